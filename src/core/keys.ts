@@ -1,0 +1,107 @@
+/**
+ * Key building: one pure module, so the tag, application code and the CLI compute the same key.
+ *
+ * A stored key looks like this (Django's `prefix:version:key` shape):
+ *
+ *     njkc:1:fragment:sidebar:5f0c8e1a9b2d4c6e8f1a3b5c7d9e0f12
+ *     │    │ │        │       └ hash of the vary-on values (absent when there are none)
+ *     │    │ │        └ fragment name, as written in the tag
+ *     │    │ └ kind: fragment | view | page | tag | (your own keys have no kind)
+ *     │    └ version (cache option, or per call)
+ *     └ key prefix (cache option)
+ *
+ * Anything a backend cannot take (longer than 200 bytes, whitespace, control characters) is
+ * replaced by a SHA-256 of the whole key, keeping prefix and version readable.
+ */
+import { createHash } from 'node:crypto';
+
+/** Builds the stored key from your key, the prefix and the version (Django's KEY_FUNCTION). */
+export type KeyFunction = (key: string, keyPrefix: string, version: number) => string;
+
+export const defaultKeyFunction: KeyFunction = (key, keyPrefix, version) => `${keyPrefix}:${version}:${key}`;
+
+/** Longest key (UTF-8 bytes) passed to a store unhashed; PostgreSQL's Keyv table takes 255 with the namespace. */
+export const MAX_KEY_BYTES = 200;
+
+const UNSAFE = /[\s\u0000-\u001f\u007f]/u;
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+export function makeKey(key: string, keyPrefix: string, version: number, keyFunction: KeyFunction = defaultKeyFunction): string {
+  const full = keyFunction(key, keyPrefix, version);
+  if (Buffer.byteLength(full) <= MAX_KEY_BYTES && !UNSAFE.test(full) && !key.startsWith('#')) return full;
+  // '#' marks a hashed key; a user key that itself starts with '#' is hashed too, so the two never meet.
+  return `${keyPrefix}:${version}:#${sha256(full)}`;
+}
+
+/**
+ * Encode vary-on values so that different inputs never share a key. Unlike Django's ":"-join,
+ * `["a:b"]` and `["a", "b"]` differ, and so do `1` and `"1"`, `null` and `undefined`.
+ */
+export function encodeVaryOn(values: readonly unknown[]): string {
+  return encodeValue(values, new Set());
+}
+
+function encodeValue(value: unknown, seen: Set<object>): string {
+  switch (typeof value) {
+    case 'string':
+      return `s${JSON.stringify(value)}`;
+    case 'number':
+      return `d${Object.is(value, -0) ? '0' : String(value)}`;
+    case 'bigint':
+      return `i${value.toString()}`;
+    case 'boolean':
+      return value ? 'T' : 'F';
+    case 'undefined':
+      return 'u';
+    case 'symbol':
+      return `y${JSON.stringify(value.description ?? '')}`;
+    case 'function':
+      return `f${JSON.stringify(value.name)}`;
+    default:
+      break;
+  }
+  if (value === null) return 'n';
+  const object = value as object;
+  if (value instanceof Date) return `t${Number.isNaN(value.getTime()) ? 'NaN' : value.toISOString()}`;
+  if (seen.has(object)) return 'c'; // a cycle: stop, but stay deterministic
+  seen.add(object);
+  try {
+    if (Array.isArray(value)) return `[${value.map((item) => encodeValue(item, seen)).join(',')}]`;
+    // Nunjucks SafeString and other string wrappers: vary on their text, like a string.
+    if (typeof (object as { val?: unknown }).val === 'string' && object.toString !== Object.prototype.toString) {
+      return `s${JSON.stringify(String(value))}`;
+    }
+    const proto = Object.getPrototypeOf(object) as object | null;
+    if (proto !== Object.prototype && proto !== null && object.toString !== Object.prototype.toString) {
+      return `o${JSON.stringify(String(value))}`;
+    }
+    const keys = Object.keys(object).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${encodeValue((object as Record<string, unknown>)[k], seen)}`).join(',')}}`;
+  } finally {
+    seen.delete(object);
+  }
+}
+
+/**
+ * The key the `cache` tag uses for a fragment, before prefix and version are added — the
+ * equivalent of Django's `make_template_fragment_key`. Pass it to `cache.delete()`, or use
+ * `cache.invalidateFragment(name, varyOn)` which does exactly that.
+ */
+export function fragmentKey(name: string, varyOn: readonly unknown[] = []): string {
+  const base = `fragment:${encodeURIComponent(name)}`;
+  return varyOn.length === 0 ? base : `${base}:${sha256(encodeVaryOn(varyOn)).slice(0, 32)}`;
+}
+
+/** The key `renderView` uses for a template and an optional key of yours. */
+export function viewKey(template: string, key?: string | number): string {
+  const base = `view:${encodeURIComponent(template)}`;
+  return key === undefined ? base : `${base}:${encodeURIComponent(String(key))}`;
+}
+
+/** Where a tag's current generation token is kept. */
+export function tagKey(tag: string): string {
+  return `tag:${encodeURIComponent(tag)}`;
+}

@@ -1,0 +1,139 @@
+import nunjucks from 'nunjucks';
+import type { Cache } from '../core/cache.js';
+import { fragmentKey, sha256 } from '../core/keys.js';
+import { coerceTtl, describe } from '../core/ttl.js';
+import { parseCacheTag, type NjkLexer, type NjkNode, type NjkNodes, type NjkParser } from './parse.js';
+
+type Callback = (error: unknown, result?: unknown) => void;
+type BodyFn = (callback: (error: unknown, output?: unknown) => void) => void;
+
+/** The parts of a Nunjucks Environment the tag needs at run time (whichever copy built it). */
+interface RenderContext {
+  env: {
+    getFilter(name: string): (value: unknown) => unknown;
+    loaders?: Array<{ getSource?: (name: string) => { src: string } | null; noCache?: boolean; async?: boolean }>;
+  };
+}
+
+export interface CacheExtensionOptions {
+  /** Tag name (default "cache"); the end tag is "end" + name. */
+  tagName?: string;
+  /**
+   * Mix a digest of the block's source (and of templates it includes by a literal name) into each
+   * entry, so editing a template makes its old fragments miss. Default true.
+   */
+  digest?: boolean;
+}
+
+const { TemplateError } = (nunjucks as unknown as { lib: { TemplateError: new (message: string, lineno: number, colno: number) => Error } }).lib;
+
+/**
+ * The `cache` tag. It only parses and delegates: keys come from `fragmentKey`, storage and policy
+ * from the `Cache`. On a hit the body is not rendered at all.
+ */
+export class CacheExtension {
+  readonly tags: string[];
+  readonly cache: Cache;
+  readonly #digest: boolean;
+  readonly #includeDigests = new Map<string, string>();
+
+  constructor(cache: Cache, options: CacheExtensionOptions = {}) {
+    this.cache = cache;
+    this.tags = [options.tagName ?? 'cache'];
+    this.#digest = options.digest ?? true;
+  }
+
+  parse(parser: NjkParser, nodes: NjkNodes, lexer: NjkLexer): NjkNode {
+    return parseCacheTag(this, this.tags[0] as string, parser, nodes, lexer);
+  }
+
+  run(
+    context: RenderContext,
+    ttlValue: unknown,
+    name: string,
+    varyOn: unknown[],
+    options: Record<string, unknown>,
+    digest: string,
+    includes: string,
+    lineno: number,
+    colno: number,
+    body: BodyFn,
+    callback: Callback,
+  ): void {
+    let called = false;
+    const done: Callback = (error, result) => {
+      // An async error inside a macro can call back twice; answer Nunjucks once.
+      if (called) return;
+      called = true;
+      try {
+        callback(error, result);
+      } catch (thrown) {
+        // The rest of the template runs inside this callback: a template error there must reach
+        // the render's callback, not escape as an unhandled rejection.
+        callback(thrown);
+      }
+    };
+    const fail = (message: string) => done(new TemplateError(`${this.tags[0]} tag "${name}": ${message}`, lineno, colno));
+
+    const ttl = coerceTtl(ttlValue);
+    if (ttl === undefined) return fail(`the TTL must be a number of seconds or none, got ${describe(ttlValue)}.`);
+    const tags = normaliseTags(options.tags);
+    if (tags === undefined) return fail(`tags= must be a string or a list of strings, got ${describe(options.tags)}.`);
+    const stale = options.stale;
+    if (stale !== undefined && (typeof stale !== 'number' || !(stale >= 0))) return fail(`stale= must be a number of seconds (0 or more), got ${describe(stale)}.`);
+
+    const safe = context.env.getFilter('safe');
+    const producer = () =>
+      new Promise<string>((resolve, reject) => {
+        body((error, output) => (error ? reject(error) : resolve(output === undefined || output === null ? '' : String(output))));
+      });
+    this.cache
+      .fetch(fragmentKey(name, varyOn), producer, {
+        ttl,
+        tags,
+        label: name,
+        ...(stale === undefined ? {} : { staleTtl: stale }),
+        ...(this.#digest ? { digest: this.#fullDigest(context, digest, includes) } : {}),
+      })
+      .then(
+        (result) => done(null, safe(result.value)),
+        (error: unknown) => done(error),
+      );
+  }
+
+  /** The block's digest, extended with the source of templates it includes by literal name. */
+  #fullDigest(context: RenderContext, digest: string, includes: string): string {
+    if (includes === '[]') return digest;
+    const loaders = context.env.loaders ?? [];
+    const memo = `${digest}|${includes}`;
+    const cacheable = loaders.every((loader) => !loader.noCache);
+    const known = cacheable ? this.#includeDigests.get(memo) : undefined;
+    if (known !== undefined) return known;
+    const names = JSON.parse(includes) as string[];
+    const parts = [digest];
+    for (const name of names) {
+      for (const loader of loaders) {
+        if (loader.async || typeof loader.getSource !== 'function') continue;
+        try {
+          const source = loader.getSource(name);
+          if (source) {
+            parts.push(`${name}:${source.src}`);
+            break;
+          }
+        } catch {
+          // A missing include is reported by Nunjucks itself when the body renders.
+        }
+      }
+    }
+    const full = sha256(parts.join('\0')).slice(0, 16);
+    if (cacheable) this.#includeDigests.set(memo, full);
+    return full;
+  }
+}
+
+function normaliseTags(value: unknown): string[] | undefined {
+  if (value === undefined || value === null) return [];
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value) && value.every((tag) => typeof tag === 'string' || typeof tag === 'number')) return value.map(String);
+  return undefined;
+}

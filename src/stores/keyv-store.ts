@@ -1,0 +1,87 @@
+import type { Keyv } from 'keyv';
+import type { Store, StoreEntry, StoreUsage } from './types.js';
+
+export interface KeyvStoreOptions {
+  kind: string;
+  /** Builds the Keyv lazily, so a driver is loaded only when the store is first used. */
+  connect: () => Promise<Keyv>;
+  /** Extra clean-up after Keyv disconnects (timers, file handles). */
+  onClose?: () => Promise<void> | void;
+  usage?: (keyv: Keyv) => Promise<StoreUsage>;
+  createTable?: (keyv: Keyv) => Promise<void>;
+  sweep?: (keyv: Keyv) => Promise<number>;
+}
+
+/** Adapts any Keyv instance to the narrow `Store` contract. */
+export class KeyvStore implements Store {
+  readonly kind: string;
+  readonly usage?: () => Promise<StoreUsage>;
+  readonly createTable?: () => Promise<void>;
+  readonly sweep?: () => Promise<number>;
+  readonly #options: KeyvStoreOptions;
+  #keyv: Promise<Keyv> | undefined;
+
+  constructor(options: KeyvStoreOptions) {
+    this.kind = options.kind;
+    this.#options = options;
+    // Optional capabilities exist only where the backend has them, so callers can test for them.
+    const { usage, createTable, sweep } = options;
+    if (usage) this.usage = async () => usage(await this.keyv());
+    if (createTable) this.createTable = async () => createTable(await this.keyv());
+    if (sweep) this.sweep = async () => sweep(await this.keyv());
+  }
+
+  keyv(): Promise<Keyv> {
+    this.#keyv ??= this.#options.connect().then((keyv) => {
+      // Errors must reach the caller (which fails open), not vanish into Keyv's event emitter.
+      keyv.throwOnErrors = true;
+      keyv.on('error', () => {});
+      return keyv;
+    });
+    return this.#keyv;
+  }
+
+  async get(key: string): Promise<unknown> {
+    return (await this.keyv()).get(key);
+  }
+
+  async getMany(keys: readonly string[]): Promise<unknown[]> {
+    if (keys.length === 0) return [];
+    const keyv = await this.keyv();
+    return keyv.getMany([...keys]);
+  }
+
+  async set(key: string, value: unknown, ttlMs: number | undefined): Promise<void> {
+    const ok = await (await this.keyv()).set(key, value, ttlMs);
+    if (ok === false) throw new Error(`The ${this.kind} store refused to write "${key}".`);
+  }
+
+  async setMany(entries: readonly StoreEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const keyv = await this.keyv();
+    await keyv.setMany(entries.map((e) => ({ key: e.key, value: e.value, ttl: e.ttlMs })));
+  }
+
+  async delete(key: string): Promise<boolean> {
+    return (await this.keyv()).delete(key);
+  }
+
+  async deleteMany(keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    await (await this.keyv()).deleteMany([...keys]);
+  }
+
+  async clear(): Promise<void> {
+    await (await this.keyv()).clear();
+  }
+
+  async close(): Promise<void> {
+    const pending = this.#keyv;
+    this.#keyv = undefined;
+    if (pending) {
+      const keyv = await pending.catch(() => undefined);
+      await keyv?.disconnect().catch(() => {});
+    }
+    await this.#options.onClose?.();
+  }
+}

@@ -1,0 +1,68 @@
+import { Keyv } from 'keyv';
+import { KeyvStore } from './keyv-store.js';
+import type { Store } from './types.js';
+
+export interface SqliteStoreOptions {
+  /** File path, or ":memory:". */
+  path: string;
+  /** Table name (default "njkc_cache"); letters, digits and underscores. */
+  table?: string;
+  /** How often expired rows are deleted, in ms (default 60 000); 0 turns the timer off. */
+  sweepIntervalMs?: number;
+  /** How long a writer waits for a lock held by another process, in ms (default 5 000). */
+  busyTimeoutMs?: number;
+}
+
+interface SqliteAdapter {
+  query(sql: string, ...params: unknown[]): Promise<Array<Record<string, unknown>>>;
+  opts: { table: string };
+}
+
+/**
+ * SQLite through `@keyv/sqlite` — Django's database cache, in a file. The table is created on first
+ * use; `createTable()` creates it explicitly (Django's `createcachetable`). Keyv drops an expired
+ * row only when it is read again, so a timer deletes expired rows in bulk, keeping the file bounded.
+ */
+export function createSqliteStore(options: SqliteStoreOptions): Store {
+  const table = options.table ?? 'njkc_cache';
+  if (!/^\w+$/.test(table)) throw new RangeError(`SQLite table name must be letters, digits and underscores; got "${table}".`);
+  const sweepEvery = options.sweepIntervalMs ?? 60_000;
+  let timer: NodeJS.Timeout | undefined;
+
+  const adapterOf = (keyv: Keyv): SqliteAdapter => keyv.store as SqliteAdapter;
+  const sweep = async (keyv: Keyv): Promise<number> => {
+    const adapter = adapterOf(keyv);
+    const rows = await adapter.query(
+      `DELETE FROM ${adapter.opts.table} WHERE json_extract(value, '$.expires') IS NOT NULL AND json_extract(value, '$.expires') < ? RETURNING key`,
+      Date.now(),
+    );
+    return rows.length;
+  };
+
+  return new KeyvStore({
+    kind: 'sqlite',
+    connect: async () => {
+      const { default: KeyvSqlite } = await import('@keyv/sqlite');
+      const adapter = new KeyvSqlite({ uri: `sqlite://${options.path}`, table, busyTimeout: options.busyTimeoutMs ?? 5_000 });
+      const keyv = new Keyv({ store: adapter, namespace: 'njkc' });
+      // WAL lets readers in other processes proceed while one process writes.
+      if (options.path !== ':memory:') await (adapter as unknown as SqliteAdapter).query('PRAGMA journal_mode = WAL');
+      if (sweepEvery > 0) {
+        timer = setInterval(() => void sweep(keyv).catch(() => {}), sweepEvery);
+        timer.unref();
+      }
+      return keyv;
+    },
+    onClose: () => clearInterval(timer),
+    createTable: async (keyv) => {
+      // The adapter runs CREATE TABLE IF NOT EXISTS when it connects; a query waits for that.
+      await adapterOf(keyv).query('SELECT 1');
+    },
+    sweep,
+    usage: async (keyv) => {
+      const adapter = adapterOf(keyv);
+      const [row] = await adapter.query(`SELECT COUNT(*) AS entries, COALESCE(SUM(LENGTH(key) + LENGTH(value)), 0) AS bytes FROM ${adapter.opts.table}`);
+      return { entries: Number(row?.entries ?? 0), bytes: Number(row?.bytes ?? 0) };
+    },
+  });
+}

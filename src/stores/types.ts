@@ -1,0 +1,51 @@
+import type { Keyv } from 'keyv';
+
+/** One entry for `setMany`. */
+export interface StoreEntry {
+  key: string;
+  /** Any JSON-serialisable value. */
+  value: unknown;
+  /** Time to live in milliseconds; `undefined` means it never expires. Never 0 or negative. */
+  ttlMs: number | undefined;
+}
+
+/** What a store can report about its own size, where it can tell cheaply. */
+export interface StoreUsage {
+  /** Entries currently held (may include expired ones not yet swept). */
+  entries?: number;
+  /** Approximate bytes held. */
+  bytes?: number;
+  /** Byte budget, for bounded stores. */
+  maxBytes?: number;
+}
+
+/**
+ * The narrow contract between the cache and a backend. A store does no policy: no TTL rules, no
+ * key building, no fail-open. It only keeps values. Every method may reject; the cache guards them.
+ */
+export interface Store {
+  /** Short name for stats and error messages: "memory", "sqlite", "redis", "postgres", "keyv". */
+  readonly kind: string;
+  /** The value, or `undefined` when absent or expired. */
+  get(key: string): Promise<unknown>;
+  /** Values in the order of `keys`; `undefined` where absent or expired. */
+  getMany(keys: readonly string[]): Promise<unknown[]>;
+  /** Store a value. `ttlMs` is milliseconds; `undefined` means it never expires. */
+  set(key: string, value: unknown, ttlMs: number | undefined): Promise<void>;
+  setMany(entries: readonly StoreEntry[]): Promise<void>;
+  /** Whether something was removed. */
+  delete(key: string): Promise<boolean>;
+  deleteMany(keys: readonly string[]): Promise<void>;
+  /** Remove every entry this store's namespace holds (never other applications' keys). */
+  clear(): Promise<void>;
+  /** Release connections and timers. */
+  close(): Promise<void>;
+  /** Entries and bytes, where the backend can tell. */
+  usage?(): Promise<StoreUsage>;
+  /** Create the backing table now (SQL stores) — Django's `createcachetable`. Idempotent. */
+  createTable?(): Promise<void>;
+  /** Delete expired rows now (SQL stores); returns how many were removed. */
+  sweep?(): Promise<number>;
+  /** The Keyv instance behind the store, for adapter-specific features. */
+  keyv?(): Promise<Keyv>;
+}

@@ -1,0 +1,321 @@
+/**
+ * The store conformance suite: the same behaviour, through the public API, on every store.
+ * Each store's test file is a few lines that call `describeStoreConformance` with a factory.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { CacheError, ManualClock, createCache, type Cache, type CacheOptions, type Store } from '../../src/index.js';
+
+export interface ConformanceOptions {
+  /** Builds a fresh store for one test. */
+  makeStore: () => Store | Promise<Store>;
+  /** Whether two stores from `makeStore` share data (Redis, one SQLite file): tests then use unique prefixes. */
+  shared?: boolean;
+}
+
+export function describeStoreConformance(name: string, options: ConformanceOptions): void {
+  describe(`store conformance: ${name}`, () => {
+    const open: Cache[] = [];
+    let counter = 0;
+    const make = async (extra: Omit<CacheOptions, 'store'> = {}): Promise<Cache> => {
+      const store = await options.makeStore();
+      counter += 1;
+      const cache = createCache({ keyPrefix: `c${process.pid}x${Date.now().toString(36)}x${counter}`, ...extra, store });
+      open.push(cache);
+      return cache;
+    };
+    afterEach(async () => {
+      for (const cache of open.splice(0)) {
+        await cache.clear().catch(() => {});
+        await cache.close();
+      }
+    });
+
+    describe('basic values', () => {
+      it('returns undefined, or the default, for a key never set', async () => {
+        const cache = await make();
+        expect(await cache.get('absent')).toBeUndefined();
+        expect(await cache.get('absent', 'fallback')).toBe('fallback');
+      });
+
+      it.each([
+        ['a string', 'hello <b>world</b>'],
+        ['the empty string', ''],
+        ['zero', 0],
+        ['a float', 3.25],
+        ['false', false],
+        ['true', true],
+        ['null', null],
+        ['an array', [1, 'two', null, { three: 3 }]],
+        ['a plain object', { a: 1, nested: { b: [true, false] }, s: 'x' }],
+        ['unicode text', 'héllo — 日本語 🎉'],
+      ])('round-trips %s', async (_label, value) => {
+        const cache = await make();
+        await cache.set('k', value);
+        expect(await cache.get('k', 'MISSING')).toEqual(value);
+      });
+
+      it('keeps an empty string distinct from a miss', async () => {
+        const cache = await make();
+        await cache.set('empty', '');
+        expect(await cache.has('empty')).toBe(true);
+        expect(await cache.get('empty', 'MISSING')).toBe('');
+      });
+
+      it('refuses undefined as a value, with advice', async () => {
+        const cache = await make();
+        await expect(cache.set('k', undefined)).rejects.toThrow(/store null instead/);
+      });
+    });
+
+    describe('keys', () => {
+      it.each([
+        ['a 1000-character key', 'k'.repeat(1000)],
+        ['a key with spaces', 'a key with spaces'],
+        ['a key with control characters', 'tab\there\nnewline\u0000nul'],
+        ['a unicode key', 'ключ/鍵/🔑'],
+        ['a key starting with #', '#hash'],
+        ['a key with colons', 'a:b:c'],
+      ])('stores and finds %s', async (_label, key) => {
+        const cache = await make();
+        await cache.set(key, 'value');
+        expect(await cache.get(key)).toBe('value');
+        expect(await cache.delete(key)).toBe(true);
+        expect(await cache.get(key)).toBeUndefined();
+      });
+
+      it('keeps long keys that differ only at the end apart', async () => {
+        const cache = await make();
+        const base = 'x'.repeat(500);
+        await cache.set(`${base}1`, 'one');
+        await cache.set(`${base}2`, 'two');
+        expect(await cache.get(`${base}1`)).toBe('one');
+        expect(await cache.get(`${base}2`)).toBe('two');
+      });
+
+      it('keeps caches with different key prefixes apart', async () => {
+        const a = await make({ keyPrefix: `pa${counter}` });
+        const b = await make({ keyPrefix: `pb${counter}` });
+        await a.set('k', 'from a');
+        expect(await b.get('k')).toBeUndefined();
+      });
+    });
+
+    describe('expiry', () => {
+      it('does not serve an entry past its TTL (fake clock)', async () => {
+        const clock = new ManualClock();
+        const cache = await make({ clock });
+        await cache.set('k', 'v', 10);
+        clock.advance(9);
+        expect(await cache.get('k')).toBe('v');
+        clock.advance(2);
+        expect(await cache.get('k')).toBeUndefined();
+      });
+
+      it('uses the default TTL of 300 s when none is given', async () => {
+        const clock = new ManualClock();
+        const cache = await make({ clock });
+        await cache.set('k', 'v');
+        clock.advance(299);
+        expect(await cache.get('k')).toBe('v');
+        clock.advance(2);
+        expect(await cache.get('k')).toBeUndefined();
+      });
+
+      it('keeps an entry with a null TTL forever', async () => {
+        const clock = new ManualClock();
+        const cache = await make({ clock });
+        await cache.set('k', 'v', null);
+        clock.advance(10 * 365 * 24 * 3600);
+        expect(await cache.get('k')).toBe('v');
+      });
+
+      it.each([0, -1])('does not store with a TTL of %d, and removes what was there', async (ttl) => {
+        const cache = await make();
+        await cache.set('k', 'old');
+        expect(await cache.set('k', 'new', ttl)).toBe(false);
+        expect(await cache.get('k')).toBeUndefined();
+      });
+
+      it('lets the store itself drop the entry after its TTL (real time)', async () => {
+        const cache = await make();
+        await cache.set('k', 'v', 0.2);
+        expect(await cache.get('k')).toBe('v');
+        await new Promise((resolve) => setTimeout(resolve, 350));
+        expect(await cache.get('k')).toBeUndefined();
+      });
+
+      it('touch gives an existing key a new TTL and reports a missing one', async () => {
+        const clock = new ManualClock();
+        const cache = await make({ clock });
+        await cache.set('k', 'v', 10);
+        clock.advance(8);
+        expect(await cache.touch('k', 10)).toBe(true);
+        clock.advance(8);
+        expect(await cache.get('k')).toBe('v');
+        expect(await cache.touch('absent', 10)).toBe(false);
+      });
+    });
+
+    describe('add and getOrSet', () => {
+      it('add stores only when absent', async () => {
+        const cache = await make();
+        expect(await cache.add('k', 'first')).toBe(true);
+        expect(await cache.add('k', 'second')).toBe(false);
+        expect(await cache.get('k')).toBe('first');
+      });
+
+      it('add stores again once the old entry expired', async () => {
+        const clock = new ManualClock();
+        const cache = await make({ clock });
+        await cache.add('k', 'first', 5);
+        clock.advance(6);
+        expect(await cache.add('k', 'second', 5)).toBe(true);
+        expect(await cache.get('k')).toBe('second');
+      });
+
+      it('getOrSet calls the producer only on a miss', async () => {
+        const cache = await make();
+        let calls = 0;
+        const produce = async () => {
+          calls += 1;
+          return { n: calls };
+        };
+        expect(await cache.getOrSet('k', produce, 60)).toEqual({ n: 1 });
+        expect(await cache.getOrSet('k', produce, 60)).toEqual({ n: 1 });
+        expect(calls).toBe(1);
+        expect(await cache.getOrSet('plain', 'value')).toBe('value');
+      });
+
+      it('getOrSet runs the producer once for 50 concurrent misses', async () => {
+        const cache = await make();
+        let calls = 0;
+        const produce = async () => {
+          calls += 1;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          return 'v';
+        };
+        const results = await Promise.all(Array.from({ length: 50 }, () => cache.getOrSet('k', produce)));
+        expect(new Set(results)).toEqual(new Set(['v']));
+        expect(calls).toBe(1);
+      });
+    });
+
+    describe('many at once', () => {
+      it('setMany, getMany and deleteMany work on several keys', async () => {
+        const cache = await make();
+        expect(await cache.setMany({ a: 1, b: 'two', c: null })).toEqual([]);
+        const found = await cache.getMany(['a', 'b', 'c', 'absent']);
+        expect(found).toEqual(new Map<string, unknown>([['a', 1], ['b', 'two'], ['c', null]]));
+        await cache.deleteMany(['a', 'b']);
+        expect(await cache.getMany(['a', 'b', 'c'])).toEqual(new Map([['c', null]]));
+      });
+
+      it('delete reports whether something was removed', async () => {
+        const cache = await make();
+        await cache.set('k', 'v');
+        expect(await cache.delete('k')).toBe(true);
+        expect(await cache.has('k')).toBe(false);
+      });
+
+      it('clear removes every entry of the cache', async () => {
+        const cache = await make();
+        await cache.setMany({ a: 1, b: 2 });
+        await cache.clear();
+        expect(await cache.getMany(['a', 'b'])).toEqual(new Map());
+      });
+    });
+
+    describe('incr and decr', () => {
+      it('adds to a stored number', async () => {
+        const cache = await make();
+        await cache.set('n', 10);
+        expect(await cache.incr('n')).toBe(11);
+        expect(await cache.incr('n', 5)).toBe(16);
+        expect(await cache.decr('n', 6)).toBe(10);
+        expect(await cache.get('n')).toBe(10);
+      });
+
+      it('throws ERR_CACHE_MISSING_KEY for a missing key, like Django', async () => {
+        const cache = await make();
+        await expect(cache.incr('absent')).rejects.toMatchObject({ code: 'ERR_CACHE_MISSING_KEY' });
+        await expect(cache.incr('absent')).rejects.toBeInstanceOf(CacheError);
+      });
+
+      it('throws ERR_CACHE_NOT_A_NUMBER for a non-number', async () => {
+        const cache = await make();
+        await cache.set('s', 'text');
+        await expect(cache.incr('s')).rejects.toMatchObject({ code: 'ERR_CACHE_NOT_A_NUMBER' });
+      });
+
+      it('keeps the remaining TTL', async () => {
+        const clock = new ManualClock();
+        const cache = await make({ clock });
+        await cache.set('n', 1, 10);
+        clock.advance(5);
+        await cache.incr('n');
+        clock.advance(6);
+        expect(await cache.get('n')).toBeUndefined();
+      });
+    });
+
+    describe('versions', () => {
+      it('incrVersion moves a key to the next version; the old version misses', async () => {
+        const cache = await make();
+        await cache.set('k', 'v');
+        expect(await cache.incrVersion('k')).toBe(2);
+        expect(await cache.get('k')).toBeUndefined();
+        expect(await cache.get('k', undefined, 2)).toBe('v');
+        expect(await cache.decrVersion('k', 1, 2)).toBe(1);
+        expect(await cache.get('k')).toBe('v');
+      });
+
+      it('incrVersion of a missing key throws ERR_CACHE_MISSING_KEY', async () => {
+        const cache = await make();
+        await expect(cache.incrVersion('absent')).rejects.toMatchObject({ code: 'ERR_CACHE_MISSING_KEY' });
+      });
+
+      it('a cache at another version does not see the entries', async () => {
+        const v1 = await make({ version: 1 });
+        await v1.set('k', 'v');
+        expect(await v1.get('k', undefined, 2)).toBeUndefined();
+      });
+    });
+
+    describe('tags', () => {
+      it('invalidateTags makes every entry carrying the tag miss, and only those', async () => {
+        const cache = await make();
+        await cache.set('a', 1, 60, { tags: ['posts'] });
+        await cache.set('b', 2, 60, { tags: ['posts', 'authors'] });
+        await cache.set('c', 3, 60, { tags: ['authors'] });
+        await cache.invalidateTags(['posts']);
+        expect(await cache.getMany(['a', 'b', 'c'])).toEqual(new Map([['c', 3]]));
+        await cache.set('a', 10, 60, { tags: ['posts'] });
+        expect(await cache.get('a')).toBe(10);
+      });
+
+      it('getOrSet with tags re-produces after the tag is invalidated', async () => {
+        const cache = await make();
+        let calls = 0;
+        const produce = () => ++calls;
+        await cache.getOrSet('k', produce, 60, { tags: ['t'] });
+        await cache.getOrSet('k', produce, 60, { tags: ['t'] });
+        await cache.invalidateTags(['t']);
+        expect(await cache.getOrSet('k', produce, 60, { tags: ['t'] })).toBe(2);
+      });
+    });
+
+    describe('foreign and corrupt values', () => {
+      it('reads a value it did not write as a miss, counts it, and replaces it', async () => {
+        const cache = await make();
+        const raw = cache.store;
+        await raw.set(cache.makeKey('k'), 'written by something else', undefined);
+        await raw.set(cache.makeKey('j'), { njkc: 1, v: 'x', exp: 'tomorrow' }, undefined);
+        expect(await cache.get('k', 'MISS')).toBe('MISS');
+        expect(await cache.get('j', 'MISS')).toBe('MISS');
+        expect(cache.stats().corrupt).toBe(2);
+        await cache.set('k', 'ours');
+        expect(await cache.get('k')).toBe('ours');
+      });
+    });
+  });
+}

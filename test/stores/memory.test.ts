@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { createCache, createMemoryStore, createStore } from '../../src/index.js';
+import { describeStoreConformance } from './conformance.js';
+
+describeStoreConformance('memory', { makeStore: () => createStore('memory') });
+
+describe('memory store', () => {
+  it('stays within its byte budget under heavy churn of distinct keys', async () => {
+    const maxBytes = 256 * 1024;
+    const cache = createCache({ store: createMemoryStore({ maxBytes }) });
+    let peak = 0;
+    for (let i = 0; i < 20_000; i += 1) {
+      await cache.set(`key-${i}`, `<p>${'x'.repeat(i % 500)}</p>`);
+      if (i % 100 === 0) peak = Math.max(peak, (await cache.usage()).bytes ?? 0);
+    }
+    const usage = await cache.usage();
+    peak = Math.max(peak, usage.bytes ?? 0);
+    expect(usage.maxBytes).toBe(maxBytes);
+    expect(peak).toBeLessThanOrEqual(maxBytes);
+    expect(usage.entries).toBeGreaterThan(100);
+    // the most recent entries survive, the oldest went first
+    expect(await cache.get('key-19999')).toBeDefined();
+    expect(await cache.get('key-0')).toBeUndefined();
+    await cache.close();
+  });
+
+  it('parses maxBytes from the URL and rejects nonsense', () => {
+    expect(createStore('memory://?maxBytes=1024').kind).toBe('memory');
+    expect(() => createStore('memory://?maxBytes=lots')).toThrow(/whole number of bytes/);
+  });
+});

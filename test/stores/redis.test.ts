@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { createCache, createStore } from '../../src/index.js';
+import { REDIS_URL, announceSkip } from '../support/env.js';
+import { describeStoreConformance } from './conformance.js';
+
+if (REDIS_URL === undefined) {
+  announceSkip('Redis store', 'REDIS_URL');
+  describe.skip('store conformance: redis (REDIS_URL not set)', () => {
+    it('skipped', () => {});
+  });
+} else {
+  const url = REDIS_URL;
+  describeStoreConformance('redis', { makeStore: () => createStore(url), shared: true });
+
+  describe('redis store', () => {
+    it('clear() removes only its own namespace', async () => {
+      const { createClient } = await import('@redis/client');
+      const client = createClient({ url });
+      await client.connect();
+      await client.set('foreign-app-key', 'keep me');
+      const cache = createCache({ store: url });
+      await cache.set('k', 'v');
+      await cache.clear();
+      expect(await cache.get('k')).toBeUndefined();
+      expect(await client.get('foreign-app-key')).toBe('keep me');
+      await client.del('foreign-app-key');
+      await client.quit();
+      await cache.close();
+    });
+  });
+}
