@@ -40,6 +40,11 @@ export interface Store {
   clear(): Promise<void>;
   /** Release connections and timers. */
   close(): Promise<void>;
+  /**
+   * Synchronous look-up of a value this process already holds (an in-process tier), exactly as
+   * `get` would return it; `undefined` when it is not held here. Lets a warm hit skip the event loop.
+   */
+  peek?(key: string): unknown;
   /** Entries and bytes, where the backend can tell. */
   usage?(): Promise<StoreUsage>;
   /** Create the backing table now (SQL stores) — Django's `createcachetable`. Idempotent. */
