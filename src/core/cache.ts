@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { createStore, type StoreSpec } from '../stores/create-store.js';
+import type { DistributedLock } from '../stores/lock.js';
 import type { Store, StoreUsage } from '../stores/types.js';
 import { systemClock, type Clock } from './clock.js';
 import { isEnvelope, freshness, tagsCurrent, type Envelope } from './envelope.js';
@@ -33,6 +34,24 @@ export interface CacheOptions {
   staleTtl?: number;
   /** Time source; inject `ManualClock` in tests. */
   clock?: Clock;
+  /**
+   * Distributed single-flight: with a lock shared by all processes (e.g. `createRedisLock`), a cold
+   * key is rendered by one process while the others wait for its result.
+   */
+  lock?: DistributedLock;
+  /** How long a lock holder may render before its lock expires by itself, ms. Default 10 000. */
+  lockTtlMs?: number;
+  /** How long a process waits for another's render before rendering itself, ms. Default 5 000. */
+  lockWaitMs?: number;
+  /** How often a waiting process looks for the other's result, ms. Default 20. */
+  lockPollMs?: number;
+}
+
+interface LockOptions {
+  lock: DistributedLock;
+  ttlMs: number;
+  waitMs: number;
+  pollMs: number;
 }
 
 export interface WriteOptions {
@@ -112,6 +131,7 @@ export class Cache extends EventEmitter<CacheEvents> {
   readonly maxEntryBytes: number;
   readonly staleTtl: number;
   readonly #guard: StoreGuard;
+  readonly #lockOptions: LockOptions | undefined;
   readonly #stats = new StatsRecorder();
   readonly #flights = new Map<string, Flight>();
   readonly #refreshes = new Map<string, Flight>();
@@ -130,6 +150,12 @@ export class Cache extends EventEmitter<CacheEvents> {
     this.failOpen = options.failOpen ?? true;
     this.maxEntryBytes = checkPositive(options.maxEntryBytes ?? 1024 * 1024, 'maxEntryBytes');
     this.staleTtl = checkNonNegative(options.staleTtl ?? 0, 'staleTtl');
+    this.#lockOptions = options.lock === undefined ? undefined : {
+      lock: options.lock,
+      ttlMs: checkPositive(options.lockTtlMs ?? 10_000, 'lockTtlMs'),
+      waitMs: checkNonNegative(options.lockWaitMs ?? 5_000, 'lockWaitMs'),
+      pollMs: checkPositive(options.lockPollMs ?? 20, 'lockPollMs'),
+    };
     const breaker = options.breaker === false ? false : { failureThreshold: 5, cooldownMs: 5_000, ...options.breaker };
     this.#guard = new StoreGuard({
       timeoutMs: checkPositive(options.timeoutMs ?? 500, 'timeoutMs'),
@@ -372,6 +398,33 @@ export class Cache extends EventEmitter<CacheEvents> {
     return flight.promise as Promise<FetchResult<T>>;
   }
 
+  /**
+   * Synchronous warm hit, for hot paths: the result when the store holds a fresh entry for `key`
+   * in this process (the memory store, or a first tier) and its tags are current; `undefined`
+   * otherwise — then call `fetch`. Only immutable values (strings, numbers, booleans, null) are
+   * served this way, so no caller can mutate a shared object.
+   */
+  peek(key: string, options: FetchOptions = {}): FetchResult<string | number | boolean | null> | undefined {
+    const store = this.store;
+    if (store.peek === undefined || this.#closed) return undefined;
+    const k = this.makeKey(key, options.version);
+    const envelope = store.peek(k);
+    if (!isEnvelope(envelope)) return undefined;
+    const value = envelope.v;
+    if (typeof value === 'object' && value !== null) return undefined;
+    const tags = options.tags ?? [];
+    const tokens = new Map<string, string | undefined>();
+    for (const tag of tags) {
+      const token = store.peek(this.#tagKey(tag));
+      if (typeof token !== 'string') return undefined;
+      tokens.set(tag, token);
+    }
+    if (!this.#usable(envelope, options, tokens) || freshness(envelope, this.clock.now()) !== 'fresh') return undefined;
+    this.#stats.lookup('hits', options.label, envelope.ms ?? 0);
+    this.emit('hit', { key: k, label: options.label });
+    return { value: value as string | number | boolean | null, status: 'hit', coalesced: false };
+  }
+
   /** Counters since start (or `resetStats`), overall and per label (fragment name, view, page). */
   stats(): CacheStats {
     return this.#stats.snapshot(this.#guard.state as CircuitState);
@@ -390,32 +443,76 @@ export class Cache extends EventEmitter<CacheEvents> {
 
   async #lookupOrProduce<T>(k: string, producer: () => T | Promise<T>, options: FetchOptions, flight: Flight): Promise<FetchResult<unknown>> {
     const tags = options.tags ?? [];
-    const raws = await this.#read('fetch', [k, ...tags.map((tag) => this.#tagKey(tag))]);
     const label = options.label;
-    let tokens: Map<string, string | undefined> | null = null;
-    if (raws !== null) {
-      tokens = new Map(tags.map((tag, i) => [tag, tokenOf(raws[i + 1])]));
-      const envelope = this.#open(raws[0]);
-      if (envelope !== undefined && envelope.dg === options.digest && sameTags(envelope, tags) && tagsCurrent(envelope, tokens)) {
-        const state = freshness(envelope, this.clock.now());
-        if (state !== 'expired') {
-          const outcome = state === 'fresh' ? 'hits' : 'stale';
-          this.#stats.lookup(outcome, label, envelope.ms ?? 0);
-          this.emit(state === 'fresh' ? 'hit' : 'stale', { key: k, label });
-          if (state === 'stale') this.#refresh(k, producer, options, tokens);
-          return { value: envelope.v, status: state === 'fresh' ? 'hit' : 'stale', coalesced: false };
+    const looked = await this.#lookup(k, options);
+    if (looked !== null && looked.envelope !== undefined) return this.#served(k, looked.envelope, looked.tokens, producer, options, false);
+    this.#stats.lookup('misses', label);
+    this.emit('miss', { key: k, label });
+    // The store failed: render uncached, and do not hammer it with writes.
+    if (looked === null) return { value: (await this.#produce(producer, label)).value, status: 'miss', coalesced: false };
+    // Tags without a token get one before rendering, so an invalidation during the render wins.
+    const tokens = await this.#ensureTokens(tags, looked.tokens);
+    const lock = this.#lockOptions;
+    if (lock !== undefined) {
+      const token = await this.#call('lock', () => lock.lock.acquire(k, lock.ttlMs), null);
+      if (token === null) {
+        // Another process is rendering this key: wait for its result, then render ourselves.
+        const waited = await this.#awaitOtherRender(k, options, lock);
+        if (waited !== undefined) return { ...this.#served(k, waited.envelope, waited.tokens, producer, options, true), coalesced: true };
+      } else {
+        try {
+          return await this.#produceAndStore(k, producer, options, flight, tokens);
+        } finally {
+          await this.#call('unlock', () => lock.lock.release(k, token), undefined);
         }
       }
     }
-    this.#stats.lookup('misses', label);
-    this.emit('miss', { key: k, label });
-    // Tags without a token get one before rendering, so an invalidation during the render wins.
-    if (tokens !== null) tokens = await this.#ensureTokens(tags, tokens);
-    const { value, ms } = await this.#produce(producer, label);
-    if (tokens !== null && !flight.detached) {
+    return this.#produceAndStore(k, producer, options, flight, tokens);
+  }
+
+  async #produceAndStore<T>(k: string, producer: () => T | Promise<T>, options: FetchOptions, flight: Flight, tokens: Map<string, string | undefined>): Promise<FetchResult<unknown>> {
+    const { value, ms } = await this.#produce(producer, options.label);
+    if (!flight.detached) {
       await this.#setResolved(k, value, options.ttl, options, options.digest, ms, Object.fromEntries(tokens) as Record<string, string>);
     }
     return { value, status: 'miss', coalesced: false };
+  }
+
+  /** Read the entry and its tags' tokens in one store call. `null` when the store failed. */
+  async #lookup(k: string, options: FetchOptions): Promise<{ envelope: Envelope | undefined; tokens: Map<string, string | undefined> } | null> {
+    const tags = options.tags ?? [];
+    const raws = await this.#read('fetch', [k, ...tags.map((tag) => this.#tagKey(tag))]);
+    if (raws === null) return null;
+    const tokens = new Map(tags.map((tag, i) => [tag, tokenOf(raws[i + 1])]));
+    const envelope = this.#open(raws[0]);
+    const usable = envelope !== undefined && this.#usable(envelope, options, tokens) ? envelope : undefined;
+    return { envelope: usable, tokens };
+  }
+
+  /** Same digest, same tag set, every tag current, not past hard expiry. */
+  #usable(envelope: Envelope, options: FetchOptions, tokens: ReadonlyMap<string, string | undefined>): boolean {
+    return envelope.dg === options.digest && sameTags(envelope, options.tags ?? []) && tagsCurrent(envelope, tokens) && freshness(envelope, this.clock.now()) !== 'expired';
+  }
+
+  /** Record and return a found entry; a stale one is returned at once and refreshed in the background. */
+  #served<T>(k: string, envelope: Envelope, tokens: Map<string, string | undefined>, producer: () => T | Promise<T>, options: FetchOptions, coalesced: boolean): FetchResult<unknown> {
+    const fresh = freshness(envelope, this.clock.now()) === 'fresh';
+    this.#stats.lookup(fresh ? 'hits' : 'stale', options.label, envelope.ms ?? 0);
+    this.emit(fresh ? 'hit' : 'stale', { key: k, label: options.label });
+    if (!fresh) this.#refresh(k, producer, options, tokens);
+    return { value: envelope.v, status: fresh ? 'hit' : 'stale', coalesced };
+  }
+
+  /** Poll for the entry another process is rendering, up to the lock's wait. */
+  async #awaitOtherRender(k: string, options: FetchOptions, lock: LockOptions): Promise<{ envelope: Envelope; tokens: Map<string, string | undefined> } | undefined> {
+    const deadline = performance.now() + lock.waitMs;
+    while (performance.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, lock.pollMs));
+      const looked = await this.#lookup(k, options);
+      if (looked === null) return undefined;
+      if (looked.envelope !== undefined) return { envelope: looked.envelope, tokens: looked.tokens };
+    }
+    return undefined;
   }
 
   #refresh<T>(k: string, producer: () => T | Promise<T>, options: FetchOptions, tokens: Map<string, string | undefined>): void {
@@ -620,7 +717,7 @@ function checkPositive(value: number, name: string): number {
 }
 
 function checkNonNegative(value: number, name: string): number {
-  if (typeof value !== 'number' || !(value >= 0)) throw new CacheError('ERR_CACHE_OPTIONS', `"${name}" must be zero or a positive number of seconds; got ${describe(value)}.`);
+  if (typeof value !== 'number' || !(value >= 0)) throw new CacheError('ERR_CACHE_OPTIONS', `"${name}" must be zero or a positive number; got ${describe(value)}.`);
   return value;
 }
 

@@ -91,9 +91,30 @@ function encodeValue(value: unknown, seen: Set<object>): string {
  * `cache.invalidateFragment(name, varyOn)` which does exactly that.
  */
 export function fragmentKey(name: string, varyOn: readonly unknown[] = []): string {
+  const encoded = varyOn.length === 0 ? '' : encodeVaryOn(varyOn);
+  let byName = fragmentKeys.get(name);
+  const known = byName?.get(encoded);
+  if (known !== undefined) return known;
   const base = `fragment:${encodeURIComponent(name)}`;
-  return varyOn.length === 0 ? base : `${base}:${sha256(encodeVaryOn(varyOn)).slice(0, 32)}`;
+  const key = varyOn.length === 0 ? base : `${base}:${sha256(encoded).slice(0, 32)}`;
+  // Rendering computes the same keys again and again, and hashing is the costly part: memoise,
+  // bounded (dropped wholesale when full).
+  if (memoised >= 10_000) {
+    fragmentKeys.clear();
+    memoised = 0;
+    byName = undefined;
+  }
+  if (byName === undefined) {
+    byName = new Map();
+    fragmentKeys.set(name, byName);
+  }
+  byName.set(encoded, key);
+  memoised += 1;
+  return key;
 }
+
+const fragmentKeys = new Map<string, Map<string, string>>();
+let memoised = 0;
 
 /** The key `renderView` uses for a template and an optional key of yours. */
 export function viewKey(template: string, key?: string | number): string {

@@ -1,5 +1,5 @@
 import nunjucks from 'nunjucks';
-import type { Cache } from '../core/cache.js';
+import type { Cache, FetchOptions } from '../core/cache.js';
 import { fragmentKey, sha256 } from '../core/keys.js';
 import { coerceTtl, describe } from '../core/ttl.js';
 import { parseCacheTag, type NjkLexer, type NjkNode, type NjkNodes, type NjkParser } from './parse.js';
@@ -24,6 +24,10 @@ export interface CacheExtensionOptions {
    */
   digest?: boolean;
 }
+
+/** Nested synchronous answers allowed before one goes through a microtask (which resets the stack). */
+const MAX_SYNC_DEPTH = 64;
+let syncDepth = 0;
 
 const { TemplateError } = (nunjucks as unknown as { lib: { TemplateError: new (message: string, lineno: number, colno: number) => Error } }).lib;
 
@@ -83,22 +87,42 @@ export class CacheExtension {
     if (stale !== undefined && (typeof stale !== 'number' || !(stale >= 0))) return fail(`stale= must be a number of seconds (0 or more), got ${describe(stale)}.`);
 
     const safe = context.env.getFilter('safe');
+    const key = fragmentKey(name, varyOn);
+    const fetchOptions: FetchOptions = {
+      ttl,
+      tags,
+      label: name,
+      ...(stale === undefined ? {} : { staleTtl: stale }),
+      ...(this.#digest ? { digest: this.#fullDigest(context, digest, includes) } : {}),
+    };
+
+    // Warm hit held in this process: answer without a promise. The rest of the template then runs
+    // inside this call, so nested synchronous answers are capped to keep the stack bounded (a loop
+    // over thousands of cached rows would otherwise overflow it).
+    const warm = this.cache.peek(key, fetchOptions);
+    if (warm !== undefined) {
+      const html = safe(warm.value);
+      if (syncDepth >= MAX_SYNC_DEPTH) {
+        queueMicrotask(() => done(null, html));
+        return;
+      }
+      syncDepth += 1;
+      try {
+        done(null, html);
+      } finally {
+        syncDepth -= 1;
+      }
+      return;
+    }
+
     const producer = () =>
       new Promise<string>((resolve, reject) => {
         body((error, output) => (error ? reject(error) : resolve(output === undefined || output === null ? '' : String(output))));
       });
-    this.cache
-      .fetch(fragmentKey(name, varyOn), producer, {
-        ttl,
-        tags,
-        label: name,
-        ...(stale === undefined ? {} : { staleTtl: stale }),
-        ...(this.#digest ? { digest: this.#fullDigest(context, digest, includes) } : {}),
-      })
-      .then(
-        (result) => done(null, safe(result.value)),
-        (error: unknown) => done(error),
-      );
+    this.cache.fetch(key, producer, fetchOptions).then(
+      (result) => done(null, safe(result.value)),
+      (error: unknown) => done(error),
+    );
   }
 
   /** The block's digest, extended with the source of templates it includes by literal name. */

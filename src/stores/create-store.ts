@@ -12,9 +12,9 @@ import type { Store } from './types.js';
  * - `"sqlite://cache.db"` (relative), `"sqlite:///var/cache/app.db"` (absolute), `"sqlite://:memory:"`,
  *   optionally `?table=name`;
  * - `"redis://host:6379/0"`, `"rediss://…"`;
- * - a `Store`, a `Keyv` instance, or any Keyv storage adapter.
+ * - a `Store`, a `Keyv` instance, any Keyv storage adapter, or a `Map` (unbounded; tests only).
  */
-export type StoreSpec = string | Store | Keyv | KeyvStoreAdapter;
+export type StoreSpec = string | Store | Keyv | KeyvStoreAdapter | Map<unknown, unknown>;
 
 const URL_FORMS = '"memory", "sqlite://path/to/file.db", "redis://host:port[/db]"';
 
@@ -30,7 +30,7 @@ function isKeyv(value: unknown): value is Keyv {
   return typeof v === 'object' && v !== null && typeof v.getMany === 'function' && 'hooks' in v && 'store' in v;
 }
 
-function isKeyvAdapter(value: unknown): value is KeyvStoreAdapter {
+function isKeyvAdapter(value: unknown): value is KeyvStoreAdapter | Map<unknown, unknown> {
   const v = value as Record<string, unknown> | null;
   return typeof v === 'object' && v !== null && ['get', 'set', 'delete', 'clear'].every((m) => typeof v[m] === 'function');
 }

@@ -5,6 +5,8 @@ export interface KeyvStoreOptions {
   kind: string;
   /** Builds the Keyv lazily, so a driver is loaded only when the store is first used. */
   connect: () => Promise<Keyv>;
+  /** Synchronous look-up in an in-process backend (see `Store.peek`). */
+  peek?: (key: string) => unknown;
   /** Extra clean-up after Keyv disconnects (timers, file handles). */
   onClose?: () => Promise<void> | void;
   usage?: (keyv: Keyv) => Promise<StoreUsage>;
@@ -15,6 +17,7 @@ export interface KeyvStoreOptions {
 /** Adapts any Keyv instance to the narrow `Store` contract. */
 export class KeyvStore implements Store {
   readonly kind: string;
+  readonly peek?: (key: string) => unknown;
   readonly usage?: () => Promise<StoreUsage>;
   readonly createTable?: () => Promise<void>;
   readonly sweep?: () => Promise<number>;
@@ -25,7 +28,8 @@ export class KeyvStore implements Store {
     this.kind = options.kind;
     this.#options = options;
     // Optional capabilities exist only where the backend has them, so callers can test for them.
-    const { usage, createTable, sweep } = options;
+    const { peek, usage, createTable, sweep } = options;
+    if (peek) this.peek = peek;
     if (usage) this.usage = async () => usage(await this.keyv());
     if (createTable) this.createTable = async () => createTable(await this.keyv());
     if (sweep) this.sweep = async () => sweep(await this.keyv());

@@ -10,8 +10,18 @@ export interface MemoryStoreOptions {
 
 export const DEFAULT_MEMORY_BYTES = 64 * 1024 * 1024;
 
-/** Per-entry bookkeeping the byte count includes besides the two strings (map node, LRU links). */
+/** Per-entry bookkeeping the byte count includes besides the strings (map node, LRU links). */
 const ENTRY_OVERHEAD_BYTES = 96;
+
+/** Keyv's namespace for the memory store; Keyv prefixes every key with it. */
+const NAMESPACE = 'njkc';
+
+interface Entry {
+  /** The value as Keyv serialised it: `{"value":…,"expires":…}`. */
+  raw: string;
+  /** The parsed form, kept once `peek` needed it (counted in the byte budget from then on). */
+  parsed?: { value: unknown; expires?: number | null };
+}
 
 /**
  * A Keyv storage adapter over `lru-cache`, bounded by bytes. Keyv's default `Map` grows without
@@ -22,14 +32,13 @@ const ENTRY_OVERHEAD_BYTES = 96;
 export class LruAdapter implements KeyvStoreAdapter {
   opts: { maxBytes: number };
   namespace?: string | undefined;
-  readonly #lru: LRUCache<string, string>;
-  readonly #listeners = new Map<string, Array<(...args: unknown[]) => void>>();
+  readonly #lru: LRUCache<string, Entry>;
 
   constructor(maxBytes: number) {
     this.opts = { maxBytes };
-    this.#lru = new LRUCache<string, string>({
+    this.#lru = new LRUCache<string, Entry>({
       maxSize: maxBytes,
-      sizeCalculation: (value, key) => 2 * (value.length + key.length) + ENTRY_OVERHEAD_BYTES,
+      sizeCalculation: (entry, key) => 2 * (key.length + entry.raw.length * (entry.parsed === undefined ? 1 : 2)) + ENTRY_OVERHEAD_BYTES,
       // Entries larger than the whole budget are refused rather than evicting everything.
       maxEntrySize: maxBytes,
     });
@@ -44,16 +53,38 @@ export class LruAdapter implements KeyvStoreAdapter {
   }
 
   async get<Value>(key: string): Promise<StoredData<Value> | undefined> {
-    return this.#lru.get(key) as StoredData<Value> | undefined;
+    return this.#lru.get(key)?.raw as StoredData<Value> | undefined;
   }
 
   async getMany<Value>(keys: string[]): Promise<Array<StoredData<Value | undefined>>> {
-    return keys.map((key) => this.#lru.get(key) as StoredData<Value> | undefined);
+    return keys.map((key) => this.#lru.get(key)?.raw as StoredData<Value> | undefined);
+  }
+
+  /**
+   * The parsed value without a promise, as Keyv's `get` would return it. The parsed form is kept
+   * for the next peek; callers must treat it as read-only (the cache serves only immutable values
+   * from it).
+   */
+  peek(key: string): unknown {
+    const entry = this.#lru.get(key);
+    if (entry === undefined) return undefined;
+    let parsed = entry.parsed;
+    if (parsed === undefined) {
+      try {
+        parsed = JSON.parse(entry.raw) as NonNullable<Entry['parsed']>;
+      } catch {
+        return undefined;
+      }
+      // Re-set to count the parsed copy in the byte budget; the TTL stays as it was.
+      this.#lru.set(key, { raw: entry.raw, parsed }, { noUpdateTTL: true });
+    }
+    if (typeof parsed.expires === 'number' && Date.now() > parsed.expires) return undefined;
+    return parsed.value;
   }
 
   async set(key: string, value: unknown, ttl?: number): Promise<boolean> {
     if (typeof value !== 'string') throw new TypeError('LruAdapter stores strings serialised by Keyv.');
-    this.#lru.set(key, value, ttl === undefined ? {} : { ttl });
+    this.#lru.set(key, { raw: value }, ttl === undefined ? {} : { ttl });
     return true;
   }
 
@@ -75,15 +106,12 @@ export class LruAdapter implements KeyvStoreAdapter {
     this.#lru.clear();
   }
 
-  on(event: string, listener: (...args: unknown[]) => void): this {
-    const list = this.#listeners.get(event) ?? [];
-    list.push(listener);
-    this.#listeners.set(event, list);
+  on(): this {
     return this;
   }
 }
 
-/** The default store: in-process, LRU, bounded by bytes. */
+/** The default store: in-process, LRU, bounded by bytes. Warm hits can be served synchronously (`peek`). */
 export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   const maxBytes = options.maxBytes ?? DEFAULT_MEMORY_BYTES;
   if (!Number.isInteger(maxBytes) || maxBytes <= 0) {
@@ -92,7 +120,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   const adapter = new LruAdapter(maxBytes);
   return new KeyvStore({
     kind: 'memory',
-    connect: async () => new Keyv({ store: adapter, namespace: 'njkc' }),
+    connect: async () => new Keyv({ store: adapter, namespace: NAMESPACE }),
+    peek: (key) => adapter.peek(`${NAMESPACE}:${key}`),
     usage: async () => ({ entries: adapter.size, bytes: adapter.bytes, maxBytes }),
   });
 }
