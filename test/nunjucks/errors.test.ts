@@ -1,0 +1,87 @@
+import nunjucks from 'nunjucks';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createCache, createEnvironment, installCache, render } from '../../src/index.js';
+
+const cache = createCache();
+afterAll(() => cache.close());
+
+class MapLoader {
+  constructor(readonly templates: Record<string, string>) {}
+  getSource(name: string) {
+    const src = this.templates[name];
+    if (src === undefined) throw new Error(`template not found: ${name}`);
+    return { src, path: name, noCache: true };
+  }
+}
+const envFor = (src: string) => createEnvironment(new MapLoader({ 'page.njk': src }) as unknown as nunjucks.ILoader, { cache });
+const renderPage = (src: string, context: object = {}) => render(envFor(src), 'page.njk', context);
+
+describe('cache tag errors', () => {
+  describe('at compile time, naming the template and line', () => {
+    it.each([
+      ['no TTL and no name', 'line\n<% cache %>x<% endcache %>', /\(page\.njk\) \[Line 2, Column \d+\][\s\S]*cache tag: missing TTL and fragment name/],
+      ['no name', '<% cache 60 %>x<% endcache %>', /page\.njk[\s\S]*missing fragment name after the TTL/],
+      ['a name that is not a word or string', '<% cache 60 42 %>x<% endcache %>', /page\.njk[\s\S]*fragment name must be a bare word or a quoted string/],
+      ['no endcache', '<% cache 60 x %>never closed', /page\.njk[\s\S]*(endcache|unexpected end of file)/],
+      ['an unknown option', '<% cache 60 x ttl=5 %>x<% endcache %>', /page\.njk[\s\S]*unknown option "ttl=" \(known options: tags=, stale=\)/],
+      ['a repeated option', '<% cache 60 x tags="a" tags="b" %>x<% endcache %>', /option "tags=" is given twice/],
+      ['vary-on after options', '<% cache 60 x tags="a" post.id %>x<% endcache %>', /vary-on values must come before options/],
+      ['a macro around the tag', '<% macro m() %><% cache 60 x %>x<% endcache %><% endmacro %>', /page\.njk[\s\S]*cannot be used inside a \{% macro %\} block[\s\S]*around the macro call/],
+      ['a set block around the tag', '<% set v %><% cache 60 x %>x<% endcache %><% endset %>', /cannot be used inside a \{% set %\} block/],
+      ['a call block around the tag', '<% macro m() %>{{ caller() }}<% endmacro %><% call m() %><% cache 60 x %>x<% endcache %><% endcall %>', /cannot be used inside a \{% call %\} block/],
+      ['a filter block around the tag', '<% filter upper %><% cache 60 x %>x<% endcache %><% endfilter %>', /cannot be used inside a \{% filter %\} block/],
+      ['a block inside the fragment', '<% cache 60 x %><% block b %>x<% endblock %><% endcache %>', /a \{% block %\} cannot be inside a cached fragment/],
+      ['a filter block inside the fragment', '<% cache 60 x %><% filter upper %>x<% endfilter %><% endcache %>', /a \{% filter %\} block cannot be inside a cached fragment/],
+    ])('rejects %s', async (_label, src, message) => {
+      await expect(renderPage(src)).rejects.toThrow(message);
+    });
+
+    it('accepts a tag after a closed macro and after a one-line set', async () => {
+      const src = '<% macro m() %>m<% endmacro %><% set a = 1 %><% cache 60 fine %>{{ m() }}{{ a }}<% endcache %>';
+      expect(await renderPage(src)).toBe('m1');
+    });
+
+    it('ignores block-like text inside comments and raw blocks', async () => {
+      expect(await renderPage('{# <% macro m() %> #}<% cache 60 fine2 %>ok<% endcache %>')).toBe('ok');
+      const env = installCache(new nunjucks.Environment(new MapLoader({ 'raw.njk': '{% raw %}{% macro n() %}{% endraw %}{% cache 60 fine3 %}ok{% endcache %}' }) as unknown as nunjucks.ILoader), cache);
+      expect(await render(env, 'raw.njk')).toBe('{% macro n() %}ok');
+    });
+  });
+
+  describe('at render time', () => {
+    it('names the template, line and bad value of a TTL that is not a number or none', async () => {
+      await expect(renderPage('\n\n<% cache ttl x %>x<% endcache %>', { ttl: 'soon' })).rejects.toThrow(
+        /\(page\.njk\) \[Line 3, Column \d+\][\s\S]*cache tag "x": the TTL must be a number of seconds or none, got "soon"/,
+      );
+    });
+
+    it('accepts a numeric string TTL, as Django does', async () => {
+      expect(await renderPage('<% cache ttl numstr %>ok<% endcache %>', { ttl: '60' })).toBe('ok');
+    });
+
+    it('rejects tags= that are not strings', async () => {
+      await expect(renderPage('<% cache 60 x tags=obj %>x<% endcache %>', { obj: { a: 1 } })).rejects.toThrow(/tags= must be a string or a list of strings/);
+    });
+
+    it('rejects a negative stale=', async () => {
+      await expect(renderPage('<% cache 60 x stale=-1 %>x<% endcache %>')).rejects.toThrow(/stale= must be a number of seconds/);
+    });
+
+    it('delivers a template error after the tag to the render, not as an unhandled rejection', async () => {
+      await expect(renderPage('<% cache 60 after %>ok<% endcache %>{{ missing() }}')).rejects.toThrow(/Unable to call `missing`/);
+      // again on the warm path, where the tag answers synchronously
+      await expect(renderPage('<% cache 60 after %>ok<% endcache %>{{ missing() }}')).rejects.toThrow(/Unable to call `missing`/);
+    });
+
+    it('delivers an error from inside the body, and does not cache it', async () => {
+      let fail = true;
+      const load = async () => {
+        if (fail) throw new Error('database down');
+        return 'data';
+      };
+      await expect(renderPage('<% cache 60 body_err %>{{ load | resolve }}<% endcache %>', { load })).rejects.toThrow(/database down/);
+      fail = false;
+      expect(await renderPage('<% cache 60 body_err %>{{ load | resolve }}<% endcache %>', { load })).toBe('data');
+    });
+  });
+});

@@ -1,0 +1,245 @@
+import nunjucks from 'nunjucks';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock, createCache, createEnvironment, fragmentKey, installCache, render, renderString, type Cache } from '../../src/index.js';
+
+const caches: Cache[] = [];
+function newCache(clock?: ManualClock): Cache {
+  const cache = createCache(clock ? { clock } : {});
+  caches.push(cache);
+  return cache;
+}
+afterEach(async () => {
+  for (const cache of caches.splice(0)) await cache.close();
+});
+
+function envWith(templates: Record<string, string>, cache: Cache) {
+  return createEnvironment(new MapLoader(templates) as unknown as nunjucks.ILoader, { cache });
+}
+
+/** An in-memory loader whose templates can be edited between renders. */
+class MapLoader {
+  constructor(readonly templates: Record<string, string>) {}
+  noCache = true;
+  getSource(name: string) {
+    const src = this.templates[name];
+    if (src === undefined) throw new Error(`template not found: ${name}`);
+    return { src, path: name, noCache: true };
+  }
+}
+
+function counter() {
+  const calls = { n: 0 };
+  const load = async () => {
+    calls.n += 1;
+    return [{ id: 1, title: 'First & best' }, { id: 2, title: '<Second>' }];
+  };
+  return { calls, load };
+}
+
+describe('the cache tag', () => {
+  describe('with a lazy loader inside the fragment', () => {
+    it('calls the loader on the first render, not the second, again after invalidateFragment, and again after the TTL', async () => {
+      const clock = new ManualClock();
+      const cache = newCache(clock);
+      const env = envWith({ 'page.njk': '<% cache 60 posts %><% for p in load | resolve %>[{{ p.title }}]<% endfor %><% endcache %>' }, cache);
+      const { calls, load } = counter();
+      const expected = '[First &amp; best][&lt;Second&gt;]';
+
+      expect(await render(env, 'page.njk', { load })).toBe(expected);
+      expect(calls.n).toBe(1);
+      expect(await render(env, 'page.njk', { load })).toBe(expected);
+      expect(calls.n).toBe(1);
+
+      expect(await cache.invalidateFragment('posts')).toBe(true);
+      expect(await render(env, 'page.njk', { load })).toBe(expected);
+      expect(calls.n).toBe(2);
+
+      clock.advance(61);
+      expect(await render(env, 'page.njk', { load })).toBe(expected);
+      expect(calls.n).toBe(3);
+    });
+  });
+
+  describe('names and vary-on values', () => {
+    it('takes the name literally, not as a variable, as Django does', async () => {
+      const cache = newCache();
+      const env = envWith({ a: '<% cache 60 sidebar %>S<% endcache %>', b: '<% cache 60 "side bar" %>Q<% endcache %>' }, cache);
+      await render(env, 'a', { sidebar: 'not the name' });
+      await render(env, 'b');
+      expect(await cache.get(fragmentKey('sidebar'))).toBe('S');
+      expect(await cache.get(fragmentKey('side bar'))).toBe('Q');
+    });
+
+    it('keeps one entry per vary-on value, and never confuses 1 with "1"', async () => {
+      const cache = newCache();
+      const env = envWith({ card: '<% cache 60 card id %>{{ label }}<% endcache %>' }, cache);
+      expect(await render(env, 'card', { id: 1, label: 'number one' })).toBe('number one');
+      expect(await render(env, 'card', { id: '1', label: 'string one' })).toBe('string one');
+      expect(await render(env, 'card', { id: 1, label: 'changed' })).toBe('number one');
+      expect(await cache.get(fragmentKey('card', [1]))).toBe('number one');
+      expect(await cache.get(fragmentKey('card', ['1']))).toBe('string one');
+    });
+
+    it('accepts several vary-on expressions, including attribute lookups and filters', async () => {
+      const cache = newCache();
+      const env = envWith({ t: '<% cache 60 post post.id post.updatedAt | string lang %>{{ post.title }}<% endcache %>' }, cache);
+      const post = { id: 7, updatedAt: 100, title: 'v1' };
+      expect(await render(env, 't', { post, lang: 'en' })).toBe('v1');
+      expect(await render(env, 't', { post: { ...post, title: 'v2' }, lang: 'en' })).toBe('v1');
+      expect(await render(env, 't', { post: { ...post, updatedAt: 101, title: 'v2' }, lang: 'en' })).toBe('v2');
+      expect(await cache.get(fragmentKey('post', [7, '101', 'en']))).toBe('v2');
+    });
+  });
+
+  describe('TTL', () => {
+    it('keeps a fragment with TTL none forever', async () => {
+      const clock = new ManualClock();
+      const cache = newCache(clock);
+      const env = envWith({ t: '<% cache none forever %>{{ n }}<% endcache %>' }, cache);
+      await render(env, 't', { n: 1 });
+      clock.advance(100 * 24 * 3600);
+      expect(await render(env, 't', { n: 2 })).toBe('1');
+    });
+
+    it('does not store with TTL 0: the body renders every time', async () => {
+      const cache = newCache();
+      const env = envWith({ t: '<% cache 0 never %>{{ n }}<% endcache %>' }, cache);
+      expect(await render(env, 't', { n: 1 })).toBe('1');
+      expect(await render(env, 't', { n: 2 })).toBe('2');
+    });
+
+    it('accepts a TTL from a variable or expression', async () => {
+      const clock = new ManualClock();
+      const cache = newCache(clock);
+      const env = envWith({ t: '<% cache minutes * 60 x %>{{ n }}<% endcache %>' }, cache);
+      await render(env, 't', { minutes: 2, n: 1 });
+      clock.advance(119);
+      expect(await render(env, 't', { minutes: 2, n: 2 })).toBe('1');
+      clock.advance(2);
+      expect(await render(env, 't', { minutes: 2, n: 3 })).toBe('3');
+    });
+  });
+
+  describe('output', () => {
+    it('is escaped exactly once, on the miss and on the hit', async () => {
+      const cache = newCache();
+      const env = envWith({ t: '<% cache 60 x %><p>{{ v }}</p><% endcache %>' }, cache);
+      const first = await render(env, 't', { v: '<script>&' });
+      const second = await render(env, 't', { v: '<script>&' });
+      expect(first).toBe('<p>&lt;script&gt;&amp;</p>');
+      expect(second).toBe(first);
+    });
+
+    it('is never truncated by an async filter inside the body', async () => {
+      const cache = newCache();
+      const env = envWith({ t: 'A<% cache 60 x %>B{{ slow | resolve }}C<% for i in [1,2] %>{{ i }}<% endfor %>D<% endcache %>E' }, cache);
+      const slow = () => new Promise((resolve) => setTimeout(() => resolve('-slow-'), 10));
+      expect(await render(env, 't', { slow })).toBe('AB-slow-C12DE');
+      expect(await render(env, 't', { slow })).toBe('AB-slow-C12DE');
+    });
+
+    it('treats an empty fragment as a hit', async () => {
+      const cache = newCache();
+      const env = envWith({ t: '[<% cache 60 empty %><% if (load | resolve) %>x<% endif %><% endcache %>]' }, cache);
+      let calls = 0;
+      const load = async () => {
+        calls += 1;
+        return false;
+      };
+      expect(await render(env, 't', { load })).toBe('[]');
+      expect(await render(env, 't', { load })).toBe('[]');
+      expect(calls).toBe(1);
+      expect(await cache.has(fragmentKey('empty'))).toBe(true);
+    });
+  });
+
+  describe('placement', () => {
+    it('works nested: a warm outer fragment does not render the inner one at all', async () => {
+      const cache = newCache();
+      const env = envWith({ t: '<% cache 60 outer %>(<% cache 60 inner %>{{ load | resolve }}<% endcache %>)<% endcache %>' }, cache);
+      let calls = 0;
+      const load = async () => `v${++calls}`;
+      expect(await render(env, 't', { load })).toBe('(v1)');
+      await cache.invalidateFragment('inner');
+      expect(await render(env, 't', { load })).toBe('(v1)');
+      expect(calls).toBe(1);
+      await cache.invalidateFragment('outer');
+      expect(await render(env, 't', { load })).toBe('(v2)');
+    });
+
+    it('works inside for loops, one entry per vary-on value', async () => {
+      const cache = newCache();
+      const env = envWith({ t: '<% for p in posts %><% cache 60 card p.id %>{{ p.title }}{{ count(p.id) }};<% endcache %><% endfor %>' }, cache);
+      const rendered: number[] = [];
+      const count = (id: number) => {
+        rendered.push(id);
+        return '';
+      };
+      const posts = [{ id: 1, title: 'a' }, { id: 2, title: 'b' }, { id: 3, title: 'c' }];
+      expect(await render(env, 't', { posts, count })).toBe('a;b;c;');
+      expect(await render(env, 't', { posts: [...posts, { id: 4, title: 'd' }], count })).toBe('a;b;c;d;');
+      expect(rendered).toEqual([1, 2, 3, 4]);
+    });
+
+    it('works inside a block of an extended template', async () => {
+      const cache = newCache();
+      const env = envWith({
+        'base.njk': '<html><% block content %>default<% endblock %></html>',
+        'child.njk': '<% extends "base.njk" %><% block content %><% cache 60 body %>{{ load | resolve }}<% endcache %><% endblock %>',
+      }, cache);
+      let calls = 0;
+      const load = async () => `body${++calls}`;
+      expect(await render(env, 'child.njk', { load })).toBe('<html>body1</html>');
+      expect(await render(env, 'child.njk', { load })).toBe('<html>body1</html>');
+      expect(calls).toBe(1);
+    });
+
+    it('works inside an included template', async () => {
+      const cache = newCache();
+      const env = envWith({
+        'page.njk': 'top|<% include "part.njk" %>|bottom',
+        'part.njk': '<% cache 60 part %>{{ load | resolve }}<% endcache %>',
+      }, cache);
+      let calls = 0;
+      const load = async () => `part${++calls}`;
+      expect(await render(env, 'page.njk', { load })).toBe('top|part1|bottom');
+      expect(await render(env, 'page.njk', { load })).toBe('top|part1|bottom');
+      expect(calls).toBe(1);
+    });
+
+    it('renders thousands of warm fragments in one loop without exhausting the stack', async () => {
+      const cache = newCache();
+      const env = envWith({ t: '<% for i in items %><% cache 60 row i %>{{ i }},<% endcache %><% endfor %>' }, cache);
+      const items = Array.from({ length: 5000 }, (_, i) => i);
+      const cold = await render(env, 't', { items });
+      const warm = await render(env, 't', { items });
+      expect(warm).toBe(cold);
+      expect(warm.split(',').length).toBe(5001);
+      expect(cache.stats().hits).toBe(5000);
+    });
+  });
+
+  describe('template edits', () => {
+    it('makes the old entry miss when the text inside the block changes, under the same key', async () => {
+      const cache = newCache();
+      const templates = { t: '<% cache 60 x %>old {{ n }}<% endcache %>' };
+      const env = envWith(templates, cache);
+      expect(await render(env, 't', { n: 1 })).toBe('old 1');
+      expect(await render(env, 't', { n: 2 })).toBe('old 1');
+      templates.t = '<% cache 60 x %>new {{ n }}<% endcache %>';
+      expect(await render(env, 't', { n: 3 })).toBe('new 3');
+      // the key is unchanged, so invalidation from code still reaches it
+      expect(await cache.invalidateFragment('x')).toBe(true);
+    });
+
+    it('makes the old entry miss when a template it includes by name changes', async () => {
+      const cache = newCache();
+      const templates = { t: '<% cache 60 x %><% include "inc" %><% endcache %>', inc: 'v1 {{ n }}' };
+      const env = envWith(templates, cache);
+      expect(await render(env, 't', { n: 1 })).toBe('v1 1');
+      expect(await render(env, 't', { n: 2 })).toBe('v1 1');
+      templates.inc = 'v2 {{ n }}';
+      expect(await render(env, 't', { n: 3 })).toBe('v2 3');
+    });
+  });
+});
