@@ -132,6 +132,7 @@ export class Cache extends EventEmitter<CacheEvents> {
   readonly staleTtl: number;
   readonly #guard: StoreGuard;
   readonly #lockOptions: LockOptions | undefined;
+  readonly #connected: Promise<void>;
   readonly #stats = new StatsRecorder();
   readonly #flights = new Map<string, Flight>();
   readonly #refreshes = new Map<string, Flight>();
@@ -167,6 +168,26 @@ export class Cache extends EventEmitter<CacheEvents> {
       },
       onRecover: () => this.emit('recover'),
     });
+    // Load the driver and connect in the background, so the first request does not pay for it
+    // (and does not run into the operation timeout). Failures surface as ordinary store errors.
+    this.#connected = this.store.connect === undefined ? Promise.resolve() : this.store.connect();
+    this.#connected.catch(() => {});
+  }
+
+  /**
+   * Wait until the store is connected (optional; useful at start-up and in tests). Rejects when
+   * the store cannot be reached within `timeoutMs` milliseconds (default 5 000).
+   */
+  async connect(timeoutMs = 5_000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new CacheError('ERR_CACHE_STORE_TIMEOUT', `Could not reach the ${this.store.kind} store within ${timeoutMs} ms. Is it running, and is the URL right?`)), timeoutMs);
+    });
+    try {
+      await Promise.race([this.#connected, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   // ---------------------------------------------------------------- keys

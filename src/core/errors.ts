@@ -33,7 +33,7 @@ export class StoreSpecError extends CacheError {
 /** A store operation that took longer than the cache's `timeout`. */
 export class StoreTimeoutError extends CacheError {
   constructor(operation: string, timeoutMs: number) {
-    super('ERR_CACHE_STORE_TIMEOUT', `Store operation "${operation}" did not finish within ${timeoutMs} ms; it was treated as a miss. Raise the cache's "timeout" option if your store is legitimately slow.`);
+    super('ERR_CACHE_STORE_TIMEOUT', `Store operation "${operation}" did not finish within ${timeoutMs} ms; it was treated as a miss. Raise the cache's "timeoutMs" option if your store is legitimately slow.`);
     this.name = 'StoreTimeoutError';
   }
 }

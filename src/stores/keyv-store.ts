@@ -45,6 +45,11 @@ export class KeyvStore implements Store {
     return this.#keyv;
   }
 
+  async connect(): Promise<void> {
+    // A read of a key nobody writes: loads the driver, opens the connection, creates SQL tables.
+    await (await this.keyv()).get('__njkc_connect__');
+  }
+
   async get(key: string): Promise<unknown> {
     return (await this.keyv()).get(key);
   }

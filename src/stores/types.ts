@@ -40,6 +40,8 @@ export interface Store {
   clear(): Promise<void>;
   /** Release connections and timers. */
   close(): Promise<void>;
+  /** Load the driver and make one round trip, so the first real operation does not pay for it. */
+  connect?(): Promise<void>;
   /**
    * Synchronous look-up of a value this process already holds (an in-process tier), exactly as
    * `get` would return it; `undefined` when it is not held here. Lets a warm hit skip the event loop.

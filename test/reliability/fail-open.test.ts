@@ -1,0 +1,80 @@
+import type nunjucks from 'nunjucks';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock, createCache, createEnvironment, render, type Cache, type CacheErrorEvent } from '../../src/index.js';
+import { MapLoader, faultyStore } from '../support/stores.js';
+
+let cache: Cache;
+afterEach(() => cache?.close());
+
+function setup(options: { timeoutMs?: number; failOpen?: boolean } = {}) {
+  const faulty = faultyStore();
+  const clock = new ManualClock();
+  cache = createCache({ store: faulty.store, clock, timeoutMs: options.timeoutMs ?? 100, failOpen: options.failOpen ?? true, breaker: { failureThreshold: 3, cooldownMs: 1_000 } });
+  const env = createEnvironment(new MapLoader({ t: 'a<% cache 60 f %>{{ load() }}<% endcache %>b' }) as unknown as nunjucks.ILoader, { cache });
+  let renders = 0;
+  const load = () => `body${++renders}`;
+  const errors: CacheErrorEvent[] = [];
+  cache.on('error', (event) => errors.push(event));
+  return { ...faulty, clock, env, load, errors, renders: () => renders };
+}
+
+describe('fail-open', () => {
+  it('a store that hangs forever delays a render by no more than the timeout', async () => {
+    const s = setup({ timeoutMs: 100 });
+    s.mode.now = 'hang';
+    const started = performance.now();
+    expect(await render(s.env, 't', { load: s.load })).toBe('abody1b');
+    const elapsed = performance.now() - started;
+    // one timed-out read; the write is skipped because the store already failed
+    expect(elapsed).toBeGreaterThanOrEqual(95);
+    expect(elapsed).toBeLessThan(100 + 150);
+    expect(cache.stats().timeouts).toBe(1);
+    expect(s.errors[0]?.error).toMatchObject({ code: 'ERR_CACHE_STORE_TIMEOUT' });
+  });
+
+  it('a store that throws never reaches the page; the error is emitted and counted', async () => {
+    const s = setup();
+    s.mode.now = 'throw';
+    expect(await render(s.env, 't', { load: s.load })).toBe('abody1b');
+    expect(await render(s.env, 't', { load: s.load })).toBe('abody2b');
+    expect(cache.stats().errors).toBe(2);
+    expect(s.errors.map((e) => (e.error as Error).message)).toEqual(['connection refused (injected)', 'connection refused (injected)']);
+  });
+
+  it('does not crash when nobody listens for errors', async () => {
+    const faulty = faultyStore();
+    cache = createCache({ store: faulty.store });
+    faulty.mode.now = 'throw';
+    expect(await cache.getOrSet('k', 'v')).toBe('v');
+    expect(await cache.set('k', 'v')).toBe(false);
+    expect(await cache.get('k', 'default')).toBe('default');
+  });
+
+  it('opens the circuit after repeated failures, stops calling the store, probes after the cool-down, and recovers', async () => {
+    const s = setup();
+    let recovered = 0;
+    cache.on('recover', () => (recovered += 1));
+    s.mode.now = 'throw';
+    for (let i = 0; i < 3; i += 1) await render(s.env, 't', { load: s.load });
+    expect(cache.stats().circuit).toBe('open');
+    const callsWhenOpened = s.calls.n;
+    for (let i = 0; i < 10; i += 1) expect(await render(s.env, 't', { load: s.load })).toBe(`abody${4 + i}b`);
+    expect(s.calls.n).toBe(callsWhenOpened);
+
+    s.mode.now = 'ok';
+    s.clock.advance(1.001);
+    await render(s.env, 't', { load: s.load }); // the probe succeeds: closed again, and this render is stored
+    expect(cache.stats().circuit).toBe('closed');
+    expect(recovered).toBe(1);
+    const before = s.renders();
+    await render(s.env, 't', { load: s.load });
+    expect(s.renders()).toBe(before);
+  });
+
+  it('throws store errors instead when failOpen is false', async () => {
+    const s = setup({ failOpen: false });
+    s.mode.now = 'throw';
+    await expect(cache.get('k')).rejects.toThrow('connection refused (injected)');
+    await expect(render(s.env, 't', { load: s.load })).rejects.toThrow('connection refused (injected)');
+  });
+});
