@@ -1,0 +1,16 @@
+// #region example
+import express from 'express';
+import nunjucks from 'nunjucks';
+import { createCache, installCache } from '../../../src/index.js';
+
+const app = express();
+const env = nunjucks.configure('templates', { autoescape: true, express: app }); // your existing setup
+const cache = createCache({ store: 'sqlite://cache.db' });
+installCache(env, cache); // adds {% cache %} and the | resolve filter to this Environment
+
+app.get('/hello', (req, res) => {
+  res.render('hello.njk', { name: String(req.query.name ?? 'world') });
+});
+// #endregion
+
+export { app, cache, env };

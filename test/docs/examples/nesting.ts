@@ -1,0 +1,27 @@
+// #region example
+import { createCache, createEnvironment, render } from '../../../src/index.js';
+import { db } from './db.js';
+
+const cache = createCache();
+const env = createEnvironment('templates', { cache, trimBlocks: true, lstripBlocks: true });
+const log: string[] = [];
+cache.on('miss', ({ label }) => log.push(`miss ${label}`));
+cache.on('hit', ({ label }) => log.push(`hit ${label}`));
+const page = () => render(env, 'post-list.njk', { loadPosts: () => db.recentPosts() });
+
+await page(); // everything misses: 1 list + 3 cards
+await db.updatePost(2, 'Lazy data, revised');
+log.length = 0;
+console.log(await page()); // the outer fragment hits: the inner ones are not even looked at
+console.log(log.join(', '));
+// #endregion
+
+// #region tagged
+const tagged = () => render(env, 'post-list-tagged.njk', { loadPosts: () => db.recentPosts() });
+await tagged();
+await db.updatePost(3, 'Caching fragments, revised');
+await cache.invalidateTags(['posts']); // from the code that saved the post
+log.length = 0;
+console.log(await tagged());
+console.log(log.join(', '));
+// #endregion

@@ -1,0 +1,175 @@
+/**
+ * docs/fragments.md: every example runs here and prints what the page says it prints.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createCache, createEnvironment, fragmentKey, render } from '../../src/index.js';
+import { db } from './examples/db.js';
+import { docOutput, enterSite } from './support/docs.js';
+import { relativeMessage, runExample } from './support/run.js';
+
+let site: ReturnType<typeof enterSite>;
+beforeAll(() => {
+  site = enterSite();
+});
+afterAll(() => site.leave());
+beforeEach(() => db.reset());
+
+function environment() {
+  const cache = createCache();
+  const env = createEnvironment('templates', { cache, trimBlocks: true, lstripBlocks: true });
+  return { cache, env };
+}
+
+describe('lazy data', () => {
+  it('runs the loader once for three renders, where eager data queries every time', async () => {
+    const { output } = await runExample('lazy-data');
+    expect(output).toBe(docOutput('lazy-data'));
+    expect(output).toMatch(/^eager: 3 queries\nlazy: 1 query\n/);
+  });
+
+  it('resolve calls functions with the filter arguments and awaits promises, in set, if and for', async () => {
+    const { output } = await runExample('resolve-forms');
+    expect(output).toBe(docOutput('resolve-forms'));
+  });
+});
+
+describe('vary-on and keys', () => {
+  it('a changed vary-on value is a new key; invalidateFragment rebuilds it', async () => {
+    const { output } = await runExample('vary-on');
+    expect(output).toBe(docOutput('vary-on'));
+  });
+
+  it('stored keys have the prefix:version:kind:name:hash shape and vary-on is unambiguous', async () => {
+    const { output } = await runExample('keys');
+    expect(output).toBe(docOutput('keys'));
+  });
+});
+
+describe('nesting', () => {
+  it('an outer hit skips the inner fragments; a tag on the outer one refreshes it', async () => {
+    const { output } = await runExample('nesting');
+    expect(output).toBe(docOutput('nesting'));
+  });
+});
+
+describe('template digests', () => {
+  it('editing the block text makes the old entry miss; invalidateFragment still finds it', async () => {
+    const { output } = await runExample('digest');
+    expect(output).toBe(docOutput('digest'));
+  });
+});
+
+describe('stale-while-revalidate', () => {
+  it('serves the stale value once and refreshes in the background', async () => {
+    const { output } = await runExample('stale');
+    expect(output).toBe(docOutput('stale'));
+  });
+});
+
+describe('the Nunjucks limits', () => {
+  const context = { post: { id: 1, title: 'Hello' } };
+
+  it.each([
+    ['macro', 'limit-macro'],
+    ['set-block', 'limit-set-block'],
+    ['call-block', 'limit-call-block'],
+    ['filter-block', 'limit-filter-block'],
+    ['block-inside', 'limit-block-inside'],
+  ])('limits/%s.njk fails to compile with the error the page shows', async (template, output) => {
+    const { env } = environment();
+    const error = await render(env, `limits/${template}.njk`, context).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(Error);
+    expect(relativeMessage(error)).toBe(docOutput(output));
+  });
+
+  it('the macro alternative: cache around the macro call', async () => {
+    const { env } = environment();
+    expect((await render(env, 'limits/macro-fixed.njk', context)).trimEnd()).toBe(docOutput('limit-macro-fixed'));
+  });
+
+  it('the block alternative: the cache tag inside the block', async () => {
+    const { env } = environment();
+    expect((await render(env, 'limits/block-fixed.njk', {})).trimEnd()).toBe(docOutput('limit-block-fixed'));
+  });
+
+  it('an include inside for or if renders nothing on a miss', async () => {
+    const items = [{ id: 1, name: 'one' }, { id: 2, name: 'two' }];
+    expect(await render(environment().env, 'limits/include-in-for.njk', { items })).toBe('<ul></ul>\n');
+    expect(await render(environment().env, 'limits/include-in-if.njk', { item: items[0] })).toBe('<ul></ul>\n');
+  });
+
+  it('... but an include inside if does render on a warm hit of the memory store', async () => {
+    const { env } = environment();
+    const item = { id: 1, name: 'one' };
+    await render(env, 'limits/row.njk', { item });
+    expect(await render(env, 'limits/include-in-if.njk', { item })).toBe('<ul><li>one</li></ul>\n');
+  });
+
+  it('asyncEach and ifAsync render the include', async () => {
+    const { env } = environment();
+    const items = [{ id: 1, name: 'one' }, { id: 2, name: 'two' }];
+    const html = (await render(env, 'limits/include-in-asynceach.njk', { items })) + (await render(env, 'limits/include-in-ifasync.njk', { item: { id: 3, name: 'three' } }));
+    expect(html).toBe(`${docOutput('limit-include-fixed')}\n`);
+  });
+
+  // KNOWN BUG (reported): the include keeps rendering after the loop has moved on, and stores the
+  // last item's HTML under the earlier items' keys. Remove `.fails` once that is fixed.
+  it.fails('an include inside for does not store wrong entries', async () => {
+    const { cache, env } = environment();
+    const items = [{ id: 1, name: 'one' }, { id: 2, name: 'two' }];
+    await render(env, 'limits/include-in-for.njk', { items });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const stored = await cache.get(fragmentKey('row', [1]));
+    expect(stored === undefined || stored === '<li>one</li>').toBe(true);
+  });
+
+  it('a set inside the cached body does not happen on a hit; set outside it does', async () => {
+    const { env } = environment();
+    const context2 = { author: 'Ada' };
+    const inside = [await render(env, 'limits/set-inside.njk', context2), await render(env, 'limits/set-inside.njk', context2)];
+    const outside = [await render(env, 'limits/set-outside.njk', context2), await render(env, 'limits/set-outside.njk', context2)];
+    expect(inside.join('')).toBe(`${docOutput('limit-set-inside')}\n`);
+    expect(outside.join('')).toBe(`${docOutput('limit-set-outside')}\n`);
+  });
+
+  it('super() inside the cached body runs on every hit; caching the parent block does not', async () => {
+    const { env } = environment();
+    let calls = 0;
+    const loadAds = () => `ads #${++calls}`;
+    await render(env, 'limits/super-inside.njk', { loadAds });
+    const second = await render(env, 'limits/super-inside.njk', { loadAds });
+    expect(second).toBe('<main></main>\n<aside>ads #1 and more</aside>\n');
+    expect(calls).toBe(2);
+    calls = 0;
+    await render(env, 'limits/super-fixed.njk', { loadAds });
+    await render(env, 'limits/super-fixed.njk', { loadAds });
+    expect(calls).toBe(1);
+  });
+
+  it('render() without a callback returns null', async () => {
+    const { env } = environment();
+    // #region sync-render
+    const html = env.render('limits/macro-fixed.njk', { post: { id: 1, title: 'Hello' } });
+    console.log(html); // null: the cache tag is asynchronous
+    // #endregion
+    expect(html).toBeNull();
+  });
+
+  it('a vary-on value starting with "-" continues the previous expression', async () => {
+    const { cache, env } = environment();
+    const keys: string[] = [];
+    cache.on('miss', ({ key }) => keys.push(key));
+    await render(env, 'limits/greedy.njk', { page: 5 });
+    expect(keys).toEqual([cache.makeKey(fragmentKey('offset_list', [4]))]);
+  });
+
+  it('two templates using one fragment name with different bodies miss every time', async () => {
+    const { cache, env } = environment();
+    for (const t of ['a', 'b', 'a', 'b']) await render(env, `limits/shared-${t}.njk`);
+    const { hits, misses } = cache.stats().byLabel.sidebar ?? { hits: -1, misses: -1 };
+    expect({ hits, misses }).toEqual({ hits: 0, misses: 4 });
+  });
+});
