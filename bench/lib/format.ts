@@ -1,0 +1,52 @@
+import type { GroupResult, Row } from './types.js';
+
+export function formatValue(value: number, unit: string): string {
+  if (!Number.isFinite(value)) return String(value);
+  if (unit === 'µs') return value >= 1000 ? `${(value / 1000).toFixed(2)} ms` : `${value.toFixed(value >= 100 ? 0 : 1)} µs`;
+  if (unit === 'ms') return `${value.toFixed(value >= 10 ? 1 : 2)} ms`;
+  if (unit === 'req/s') return `${Math.round(value).toLocaleString('en-US')} req/s`;
+  if (unit === 'B') return value >= 1024 * 1024 ? `${(value / 1024 / 1024).toFixed(1)} MiB` : `${Math.round(value).toLocaleString('en-US')} B`;
+  if (unit === 'MiB') return `${value.toFixed(1)} MiB`;
+  return `${Number.isInteger(value) ? value : value.toFixed(2)} ${unit}`;
+}
+
+export function formatRatio(ratio: number | undefined): string {
+  if (ratio === undefined || !Number.isFinite(ratio)) return '—';
+  return `${ratio >= 100 ? ratio.toFixed(0) : ratio >= 10 ? ratio.toFixed(1) : ratio.toFixed(2)}x`;
+}
+
+const met = (row: Row) => (row.met === undefined ? '' : row.met ? 'yes' : 'NO');
+
+export function cells(row: Row): string[] {
+  return [
+    row.label,
+    formatValue(row.value, row.unit),
+    row.baseline ? `${row.baseline.label}: ${formatValue(row.baseline.value, row.baseline.unit)}` : '',
+    row.ratio === undefined ? '' : `${formatRatio(row.ratio)}${row.ratioMeaning ? ` (${row.ratioMeaning})` : ''}`,
+    row.target?.text ?? '',
+    met(row),
+  ];
+}
+
+const HEADER = ['Row', 'Measured', 'Baseline (same run)', 'Ratio', 'Target', 'Met'];
+
+/** A plain-text table for the terminal. */
+export function textTable(groups: readonly GroupResult[]): string {
+  const lines: string[][] = [HEADER];
+  for (const group of groups) for (const row of group.rows) lines.push(cells(row));
+  const widths = HEADER.map((_, c) => Math.max(...lines.map((line) => (line[c] ?? '').length)));
+  const render = (line: string[]) => line.map((cell, c) => cell.padEnd(widths[c] as number)).join('  ').trimEnd();
+  const out = [render(lines[0] as string[]), widths.map((w) => '-'.repeat(w)).join('  ')];
+  for (const line of lines.slice(1)) out.push(render(line));
+  const skipped = groups.flatMap((group) => group.skipped);
+  for (const reason of skipped) out.push(`skipped: ${reason}`);
+  return out.join('\n');
+}
+
+/** The same table in Markdown, for docs/benchmarks.md. */
+export function markdownTable(groups: readonly GroupResult[]): string {
+  const escape = (cell: string) => cell.replace(/\|/g, '\\|');
+  const out = [`| ${HEADER.join(' | ')} |`, `|${HEADER.map(() => '---').join('|')}|`];
+  for (const group of groups) for (const row of group.rows) out.push(`| ${cells(row).map(escape).join(' | ')} |`);
+  return out.join('\n');
+}

@@ -1,0 +1,40 @@
+/** One line of the results table. Ratios are the headline; absolute numbers are context. */
+export interface Row {
+  /** Stable id, e.g. "fragments.hit-overhead.memory". */
+  id: string;
+  label: string;
+  /** What was measured for the subject of the row. */
+  value: number;
+  unit: string;
+  /** The baseline measured in the same run, when the row is a comparison. */
+  baseline?: { label: string; value: number; unit: string };
+  /** Subject against baseline, oriented as `ratioMeaning` says. */
+  ratio?: number;
+  ratioMeaning?: string;
+  /** A target from issue 6, when one applies to this row. */
+  target?: { op: '<=' | '>='; value: number; text: string };
+  met?: boolean;
+  note?: string;
+}
+
+export type GroupName = 'fragments' | 'http' | 'stores' | 'memory';
+
+export interface GroupResult {
+  group: GroupName;
+  rows: Row[];
+  /** Rows that could not run here, with the reason (e.g. REDIS_URL unset). */
+  skipped: string[];
+  /** Raw numbers behind the rows (per-round medians, counts), for whoever wants to dig. */
+  detail?: Record<string, unknown>;
+}
+
+export interface BenchContext {
+  quick: boolean;
+  redisUrl: string | undefined;
+  log: (message: string) => void;
+}
+
+export function judge(ratio: number, target: Row['target']): boolean | undefined {
+  if (target === undefined) return undefined;
+  return target.op === '<=' ? ratio <= target.value : ratio >= target.value;
+}
