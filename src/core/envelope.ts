@@ -46,13 +46,3 @@ export function freshness(envelope: Envelope, now: EpochMs): Freshness {
   if (envelope.fresh !== null && now >= envelope.fresh) return 'stale';
   return 'fresh';
 }
-
-/** Whether every tag the envelope carries still has the token it was produced under. */
-export function tagsCurrent(envelope: Envelope, tokens: ReadonlyMap<string, string | undefined>): boolean {
-  const tags = envelope.tags;
-  if (tags === undefined) return true;
-  for (const tag in tags) {
-    if (tokens.get(tag) !== tags[tag]) return false;
-  }
-  return true;
-}

@@ -1,0 +1,106 @@
+import type { StoreSpec } from '../stores/create-store.js';
+import type { DistributedLock } from '../stores/lock.js';
+import { systemClock, type Clock } from './clock.js';
+import { CacheError } from './errors.js';
+import type { BreakerOptions } from './guard.js';
+import { defaultKeyFunction, type KeyFunction } from './keys.js';
+import { describe, resolveTtl, type TtlSeconds } from './ttl.js';
+
+export interface CacheOptions {
+  /** Where values live: a URL (`"memory"`, `"sqlite://cache.db"`, `"redis://127.0.0.1:6379"`), a Keyv, an adapter or a Store. Default `"memory"`. */
+  store?: StoreSpec;
+  /** Prepended to every key (Django's KEY_PREFIX). Default `""`. */
+  keyPrefix?: string;
+  /** Default version of every key (Django's VERSION). Default 1. */
+  version?: number;
+  /** Seconds; `null` = never expire. Default 300 (Django's TIMEOUT). */
+  defaultTtl?: TtlSeconds;
+  /** Builds stored keys from key, prefix and version (Django's KEY_FUNCTION). */
+  keyFunction?: KeyFunction;
+  /** Longest a store call may take before the cache gives up and proceeds uncached, ms. Default 500. */
+  timeoutMs?: number;
+  /** `true` (default): store failures read as misses and skipped writes, reported as `error` events. `false`: they throw. */
+  failOpen?: boolean;
+  /** Stop calling a store that keeps failing; `false` turns it off. Default 5 failures, 5 000 ms cool-down. */
+  breaker?: BreakerOptions | false;
+  /** Values whose serialised size exceeds this many bytes are not stored (the caller still gets them). Default 1 MiB. */
+  maxEntryBytes?: number;
+  /** Default stale-while-revalidate window, seconds, for `getOrSet`, fragments and views. Default 0 (off). */
+  staleTtl?: number;
+  /** Time source; inject `ManualClock` in tests. */
+  clock?: Clock;
+  /**
+   * Distributed single-flight: with a lock shared by all processes (e.g. `createRedisLock`), a cold
+   * key is rendered by one process while the others wait for its result.
+   */
+  lock?: DistributedLock;
+  /** How long a lock holder may render before its lock expires by itself, ms. Default 10 000. */
+  lockTtlMs?: number;
+  /** How long a process waits for another's render before rendering itself, ms. Default 5 000. */
+  lockWaitMs?: number;
+  /** How often a waiting process looks for the other's result, ms. Default 20. */
+  lockPollMs?: number;
+}
+
+export interface LockOptions {
+  lock: DistributedLock;
+  ttlMs: number;
+  waitMs: number;
+  pollMs: number;
+}
+
+export interface ResolvedOptions {
+  keyPrefix: string;
+  version: number;
+  defaultTtl: TtlSeconds;
+  keyFunction: KeyFunction;
+  timeoutMs: number;
+  failOpen: boolean;
+  breaker: Required<BreakerOptions> | false;
+  maxEntryBytes: number;
+  staleTtl: number;
+  clock: Clock;
+  lock: LockOptions | undefined;
+}
+
+/** Defaults, and early errors that say what is allowed (programmer errors fail in the constructor). */
+export function resolveOptions(options: CacheOptions): ResolvedOptions {
+  const defaultTtl = options.defaultTtl === undefined ? 300 : options.defaultTtl;
+  resolveTtl(defaultTtl, null); // throws on a TTL that is not a number or null
+  return {
+    keyPrefix: options.keyPrefix ?? '',
+    version: checkInt(options.version ?? 1, 'version'),
+    defaultTtl,
+    keyFunction: options.keyFunction ?? defaultKeyFunction,
+    timeoutMs: checkPositive(options.timeoutMs ?? 500, 'timeoutMs'),
+    failOpen: options.failOpen ?? true,
+    breaker: options.breaker === false ? false : { failureThreshold: 5, cooldownMs: 5_000, ...options.breaker },
+    maxEntryBytes: checkPositive(options.maxEntryBytes ?? 1024 * 1024, 'maxEntryBytes'),
+    staleTtl: checkNonNegative(options.staleTtl ?? 0, 'staleTtl'),
+    clock: options.clock ?? systemClock,
+    lock:
+      options.lock === undefined
+        ? undefined
+        : {
+            lock: options.lock,
+            ttlMs: checkPositive(options.lockTtlMs ?? 10_000, 'lockTtlMs'),
+            waitMs: checkNonNegative(options.lockWaitMs ?? 5_000, 'lockWaitMs'),
+            pollMs: checkPositive(options.lockPollMs ?? 20, 'lockPollMs'),
+          },
+  };
+}
+
+function checkInt(value: number, name: string): number {
+  if (!Number.isInteger(value)) throw new CacheError('ERR_CACHE_OPTIONS', `Cache option "${name}" must be a whole number; got ${describe(value)}.`);
+  return value;
+}
+
+function checkPositive(value: number, name: string): number {
+  if (typeof value !== 'number' || !(value > 0)) throw new CacheError('ERR_CACHE_OPTIONS', `Cache option "${name}" must be a positive number; got ${describe(value)}.`);
+  return value;
+}
+
+export function checkNonNegative(value: number, name: string): number {
+  if (typeof value !== 'number' || !(value >= 0)) throw new CacheError('ERR_CACHE_OPTIONS', `"${name}" must be zero or a positive number; got ${describe(value)}.`);
+  return value;
+}

@@ -1,0 +1,84 @@
+import { randomBytes } from 'node:crypto';
+import type { Clock } from './clock.js';
+import type { Envelope } from './envelope.js';
+import type { GuardedStore } from './guarded-store.js';
+
+/** Current generation token of each tag; `undefined` where a tag has none (never used, or evicted). */
+export type Tokens = Map<string, string | undefined>;
+
+/**
+ * Tag generations. Each tag has a token stored bare at its own key, without expiry. Entries record
+ * the tokens current when they were produced; invalidating a tag writes a new token, so all its
+ * entries miss at once — one write, whatever the number of entries.
+ */
+export class TagTokens {
+  readonly #io: GuardedStore;
+  readonly #keyOf: (tag: string) => string;
+  readonly #clock: Clock;
+
+  constructor(io: GuardedStore, keyOf: (tag: string) => string, clock: Clock) {
+    this.#io = io;
+    this.#keyOf = keyOf;
+    this.#clock = clock;
+  }
+
+  /** Where a tag's token is stored. */
+  key(tag: string): string {
+    return this.#keyOf(tag);
+  }
+
+  /** Tokens from raw store values read at `keys(tags)`. */
+  static fromRaw(tags: readonly string[], raws: readonly unknown[]): Tokens {
+    return new Map(tags.map((tag, i) => [tag, typeof raws[i] === 'string' ? (raws[i] as string) : undefined]));
+  }
+
+  /** Current tokens; with `create`, tags without one get one first. `null` when the store failed. */
+  async read(tags: readonly string[], create: boolean): Promise<Tokens | null> {
+    if (tags.length === 0) return new Map();
+    const raws = await this.#io.read('tags', tags.map((tag) => this.key(tag)));
+    if (raws === null) return null;
+    const tokens = TagTokens.fromRaw(tags, raws);
+    return create ? this.ensure(tags, tokens) : tokens;
+  }
+
+  /**
+   * Give every tag without a token a new one, written before the render it is for starts, so an
+   * invalidation that lands during the render always wins.
+   */
+  async ensure(tags: readonly string[], tokens: Tokens): Promise<Tokens> {
+    const missing = tags.filter((tag) => tokens.get(tag) === undefined);
+    if (missing.length === 0) return tokens;
+    const writes = missing.map((tag) => ({ key: this.key(tag), value: this.#newToken(), ttlMs: undefined }));
+    if (!(await this.#io.attempt('tags', (store) => store.setMany(writes)))) return tokens;
+    const next = new Map(tokens);
+    writes.forEach((write, i) => next.set(missing[i] as string, write.value));
+    return next;
+  }
+
+  /** Invalidate: a new token per tag, in one store call. Returns the token keys written. */
+  async bump(tags: readonly string[]): Promise<string[]> {
+    const writes = tags.map((tag) => ({ key: this.key(tag), value: this.#newToken(), ttlMs: undefined }));
+    await this.#io.attempt('invalidateTags', (store) => store.setMany(writes));
+    return writes.map((write) => write.key);
+  }
+
+  #newToken(): string {
+    return `${this.#clock.now().toString(36)}.${randomBytes(6).toString('base64url')}`;
+  }
+}
+
+/** Whether every tag the envelope carries still has the token it was produced under. */
+export function tagsCurrent(envelope: Envelope, tokens: ReadonlyMap<string, string | undefined>): boolean {
+  const tags = envelope.tags;
+  if (tags === undefined) return true;
+  for (const tag in tags) {
+    if (tokens.get(tag) !== tags[tag]) return false;
+  }
+  return true;
+}
+
+/** Whether the envelope carries exactly these tags (a template that changed its tags misses). */
+export function sameTags(envelope: Envelope, tags: readonly string[]): boolean {
+  const stored = envelope.tags === undefined ? 0 : Object.keys(envelope.tags).length;
+  return stored === new Set(tags).size && tags.every((tag) => envelope.tags !== undefined && tag in envelope.tags);
+}
