@@ -123,7 +123,7 @@ export async function runFragments(context: BenchContext): Promise<GroupResult> 
         unit: 'µs',
         baseline: { label: 'static', value: med('static'), unit: 'µs' },
         ratio: r,
-        ratioMeaning: 'warm ÷ static, lower is better',
+        ratioMeaning: 'warm ÷ static',
         ...(target ? { target, met: judge(r, target) as boolean } : {}),
         note: `${FRAGMENTS_PER_PAGE} fragment hits a view; median of ${rounds} round medians`,
       });
@@ -138,7 +138,7 @@ export async function runFragments(context: BenchContext): Promise<GroupResult> 
         unit: 'µs',
         baseline: { label: 'cold', value: med('cold'), unit: 'µs' },
         ratio: r,
-        ratioMeaning: 'cold ÷ warm, higher is better',
+        ratioMeaning: 'cold ÷ warm',
         target,
         met: judge(r, target) as boolean,
         note: 'cold = the same templates without cache tags, 21 SQLite queries and the full render',
@@ -152,7 +152,7 @@ export async function runFragments(context: BenchContext): Promise<GroupResult> 
         unit: 'µs',
         baseline: { label: 'static', value: med('static'), unit: 'µs' },
         ratio: ratio(`floor.${kind}`, 'static'),
-        ratioMeaning: 'floor ÷ static: what Nunjucks costs for the loop and 21 tag calls',
+        ratioMeaning: 'floor ÷ static',
         note: 'diagnostic: no key hashing, envelope, store or stats (fixtures/floor.ts)',
       });
     }
@@ -163,7 +163,7 @@ export async function runFragments(context: BenchContext): Promise<GroupResult> 
       unit: 'µs',
       baseline: { label: 'async floor', value: med('floor.async'), unit: 'µs' },
       ratio: ratio('warm.memory', 'floor.async'),
-      ratioMeaning: 'warm ÷ floor: what the cache adds over the least any async tag costs',
+      ratioMeaning: 'warm ÷ floor',
     });
     rows.push({
       id: 'fragments.miss.memory',
@@ -172,7 +172,7 @@ export async function runFragments(context: BenchContext): Promise<GroupResult> 
       unit: 'µs',
       baseline: { label: 'cold', value: med('cold'), unit: 'µs' },
       ratio: ratio('miss.memory', 'cold'),
-      ratioMeaning: 'miss ÷ cold, the cost of caching on a miss',
+      ratioMeaning: 'miss ÷ cold',
     });
     await missCache.close();
     await plain.close();

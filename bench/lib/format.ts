@@ -1,4 +1,4 @@
-import type { GroupResult, Row } from './types.js';
+import type { Figure, GroupResult, Row } from './types.js';
 
 export function formatValue(value: number, unit: string): string {
   if (!Number.isFinite(value)) return String(value);
@@ -15,13 +15,16 @@ export function formatRatio(ratio: number | undefined): string {
   return `${ratio >= 100 ? ratio.toFixed(0) : ratio >= 10 ? ratio.toFixed(1) : ratio.toFixed(2)}x`;
 }
 
+const withSecondary = (value: number, unit: string, secondary: Figure | undefined) =>
+  `${formatValue(value, unit)}${secondary ? `, ${secondary.label} ${formatValue(secondary.value, secondary.unit)}` : ''}`;
+
 const met = (row: Row) => (row.met === undefined ? '' : row.met ? 'yes' : 'NO');
 
 export function cells(row: Row): string[] {
   return [
     row.label,
-    formatValue(row.value, row.unit),
-    row.baseline ? `${row.baseline.label}: ${formatValue(row.baseline.value, row.baseline.unit)}` : '',
+    withSecondary(row.value, row.unit, row.secondary),
+    row.baseline ? `${row.baseline.label}: ${withSecondary(row.baseline.value, row.baseline.unit, row.baseline.secondary)}` : '',
     row.ratio === undefined ? '' : `${formatRatio(row.ratio)}${row.ratioMeaning ? ` (${row.ratioMeaning})` : ''}`,
     row.target?.text ?? '',
     met(row),
@@ -38,7 +41,11 @@ export function textTable(groups: readonly GroupResult[]): string {
   const render = (line: string[]) => line.map((cell, c) => cell.padEnd(widths[c] as number)).join('  ').trimEnd();
   const out = [render(lines[0] as string[]), widths.map((w) => '-'.repeat(w)).join('  ')];
   for (const line of lines.slice(1)) out.push(render(line));
+  const notes = groups.flatMap((group) => group.rows).filter((row) => row.note);
+  if (notes.length > 0) out.push('', 'Notes:');
+  for (const row of notes) out.push(`  ${row.label}: ${row.note}`);
   const skipped = groups.flatMap((group) => group.skipped);
+  if (skipped.length > 0) out.push('');
   for (const reason of skipped) out.push(`skipped: ${reason}`);
   return out.join('\n');
 }

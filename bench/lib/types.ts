@@ -6,15 +6,23 @@ export interface Row {
   /** What was measured for the subject of the row. */
   value: number;
   unit: string;
+  /** A second figure shown next to the value (e.g. p99 latency next to requests per second). */
+  secondary?: Figure;
   /** The baseline measured in the same run, when the row is a comparison. */
-  baseline?: { label: string; value: number; unit: string };
+  baseline?: { label: string; value: number; unit: string; secondary?: Figure };
   /** Subject against baseline, oriented as `ratioMeaning` says. */
   ratio?: number;
   ratioMeaning?: string;
   /** A target from issue 6, when one applies to this row. */
-  target?: { op: '<=' | '>='; value: number; text: string };
+  target?: { op: '<=' | '>=' | '>'; value: number; text: string };
   met?: boolean;
   note?: string;
+}
+
+export interface Figure {
+  label: string;
+  value: number;
+  unit: string;
 }
 
 export type GroupName = 'fragments' | 'http' | 'stores' | 'memory';
@@ -36,5 +44,6 @@ export interface BenchContext {
 
 export function judge(ratio: number, target: Row['target']): boolean | undefined {
   if (target === undefined) return undefined;
-  return target.op === '<=' ? ratio <= target.value : ratio >= target.value;
+  if (target.op === '<=') return ratio <= target.value;
+  return target.op === '>=' ? ratio >= target.value : ratio > target.value;
 }
