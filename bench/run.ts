@@ -5,6 +5,7 @@
  *   npm run bench -- --only fragments,http one or more groups: fragments, stores, memory, http
  *   npm run bench -- --quick               a smoke run: short timings, one round
  *   npm run bench -- --out file.json       write the results elsewhere
+ *   npm run bench -- --markdown            also print the table as Markdown (see also report.ts)
  *
  * A full run writes bench/results/latest.json (committed); a `--quick` or `--only` run writes
  * bench/results/partial.json (ignored) unless `--out` says otherwise, so a partial run never
@@ -12,7 +13,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -63,6 +64,7 @@ async function main(): Promise<void> {
   };
 
   const started = Date.now();
+  const load = loadavg();
   const groups: GroupResult[] = [];
   for (const name of selected) {
     process.stderr.write(`bench: ${name}\n`);
@@ -81,6 +83,8 @@ async function main(): Promise<void> {
     cores: cpus().length,
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     platform: `${process.platform} ${process.arch}`,
+    /** 1, 5 and 15-minute load averages when the run started: other work on the machine skews absolute numbers. */
+    load: load.map((n) => Math.round(n * 100) / 100),
     commit: git('rev-parse', '--short', 'HEAD'),
     srcModified: srcStatus === undefined ? undefined : srcStatus !== '',
     redis: context.redisUrl === undefined ? null : context.redisUrl.replace(/\/\/[^@/]*@/, '//***@'),
@@ -96,8 +100,8 @@ async function main(): Promise<void> {
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
 
-  process.stdout.write(`\n${textTable(groups)}\n\n`);
-  if (values.markdown) process.stdout.write(`${markdownTable(groups)}\n\n`);
+  process.stdout.write(`\n${textTable(result.rows, result.skipped)}\n\n`);
+  if (values.markdown) process.stdout.write(`${markdownTable(result.rows, result.skipped)}\n\n`);
   process.stdout.write(`${result.node} on ${result.cpu} (${result.cores} cores), ${result.seconds} s; wrote ${relative(process.cwd(), out) || out}\n`);
 }
 

@@ -1,4 +1,4 @@
-import type { Figure, GroupResult, Row } from './types.js';
+import type { Figure, Row } from './types.js';
 
 export function formatValue(value: number, unit: string): string {
   if (!Number.isFinite(value)) return String(value);
@@ -33,27 +33,30 @@ export function cells(row: Row): string[] {
 
 const HEADER = ['Row', 'Measured', 'Baseline (same run)', 'Ratio', 'Target', 'Met'];
 
-/** A plain-text table for the terminal. */
-export function textTable(groups: readonly GroupResult[]): string {
+/** A plain-text table for the terminal, with the rows' notes and the skipped rows below it. */
+export function textTable(rows: readonly Row[], skipped: readonly string[]): string {
   const lines: string[][] = [HEADER];
-  for (const group of groups) for (const row of group.rows) lines.push(cells(row));
+  for (const row of rows) lines.push(cells(row));
   const widths = HEADER.map((_, c) => Math.max(...lines.map((line) => (line[c] ?? '').length)));
   const render = (line: string[]) => line.map((cell, c) => cell.padEnd(widths[c] as number)).join('  ').trimEnd();
   const out = [render(lines[0] as string[]), widths.map((w) => '-'.repeat(w)).join('  ')];
   for (const line of lines.slice(1)) out.push(render(line));
-  const notes = groups.flatMap((group) => group.rows).filter((row) => row.note);
+  const notes = rows.filter((row) => row.note);
   if (notes.length > 0) out.push('', 'Notes:');
   for (const row of notes) out.push(`  ${row.label}: ${row.note}`);
-  const skipped = groups.flatMap((group) => group.skipped);
   if (skipped.length > 0) out.push('');
   for (const reason of skipped) out.push(`skipped: ${reason}`);
   return out.join('\n');
 }
 
-/** The same table in Markdown, for docs/benchmarks.md. */
-export function markdownTable(groups: readonly GroupResult[]): string {
-  const escape = (cell: string) => cell.replace(/\|/g, '\\|');
+/** The same table in Markdown, for docs/benchmarks.md (notes as a list below it). */
+export function markdownTable(rows: readonly Row[], skipped: readonly string[]): string {
+  const escape = (cell: string) => cell.replace(/\|/g, '\\|').replace(/</g, '&lt;');
   const out = [`| ${HEADER.join(' | ')} |`, `|${HEADER.map(() => '---').join('|')}|`];
-  for (const group of groups) for (const row of group.rows) out.push(`| ${cells(row).map(escape).join(' | ')} |`);
+  for (const row of rows) out.push(`| ${cells(row).map(escape).join(' | ')} |`);
+  const notes = rows.filter((row) => row.note);
+  if (notes.length > 0) out.push('');
+  for (const row of notes) out.push(`- ${escape(row.label)}: ${escape(row.note as string)}`);
+  for (const reason of skipped) out.push(`- Skipped: ${escape(reason)}`);
   return out.join('\n');
 }
