@@ -47,6 +47,7 @@ export class Cache extends EventEmitter<CacheEvents> {
   readonly #entries: Entries;
   readonly #fetcher: Fetcher;
   readonly #locks = new Map<string, Promise<unknown>>();
+  readonly #keys = new Map<string, string>();
   readonly #connected: Promise<void>;
 
   constructor(options: CacheOptions = {}) {
@@ -109,7 +110,15 @@ export class Cache extends EventEmitter<CacheEvents> {
 
   /** The stored key for `key` (prefix, version, hashing applied) — what lands in the store. */
   makeKey(key: string, version?: number): string {
-    return makeKey(key, this.keyPrefix, version ?? this.version, this.keyFunction);
+    if (version !== undefined && version !== this.version) return makeKey(key, this.keyPrefix, version, this.keyFunction);
+    // Renders build the same keys over and over: memoise the default version's (bounded).
+    let stored = this.#keys.get(key);
+    if (stored === undefined) {
+      stored = makeKey(key, this.keyPrefix, this.version, this.keyFunction);
+      if (this.#keys.size >= 10_000) this.#keys.clear();
+      this.#keys.set(key, stored);
+    }
+    return stored;
   }
 
   // ---------------------------------------------------------------- Django's low-level API

@@ -52,14 +52,20 @@ export class Fetcher {
     const envelope = store.peek(key);
     if (!isEnvelope(envelope)) return undefined;
     const value = envelope.v;
-    if (typeof value === 'object' && value !== null) return undefined;
-    const tokens: Tokens = new Map();
-    for (const tag of options.tags ?? []) {
-      const token = store.peek(this.#o.tags.key(tag));
-      if (typeof token !== 'string') return undefined;
-      tokens.set(tag, token);
+    if ((typeof value === 'object' && value !== null) || envelope.dg !== options.digest) return undefined;
+    if (freshness(envelope, this.#o.clock.now()) !== 'fresh') return undefined;
+    const tags = options.tags;
+    if (tags !== undefined && tags.length > 0) {
+      const tokens: Tokens = new Map();
+      for (const tag of tags) {
+        const token = store.peek(this.#o.tags.key(tag));
+        if (typeof token !== 'string') return undefined;
+        tokens.set(tag, token);
+      }
+      if (!sameTags(envelope, tags) || !tagsCurrent(envelope, tokens)) return undefined;
+    } else if (envelope.tags !== undefined) {
+      return undefined;
     }
-    if (!this.#usable(envelope, options, tokens) || freshness(envelope, this.#o.clock.now()) !== 'fresh') return undefined;
     this.#o.stats.lookup('hits', options.label, envelope.ms ?? 0);
     this.#o.emit('hit', { key, label: options.label });
     return { value: value as string | number | boolean | null, status: 'hit', coalesced: false };

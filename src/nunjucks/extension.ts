@@ -88,13 +88,9 @@ export class CacheExtension {
 
     const safe = context.env.getFilter('safe');
     const key = fragmentKey(name, varyOn);
-    const fetchOptions: FetchOptions = {
-      ttl,
-      tags,
-      label: name,
-      ...(stale === undefined ? {} : { staleTtl: stale }),
-      ...(this.#digest ? { digest: this.#fullDigest(context, digest, includes) } : {}),
-    };
+    const fetchOptions: FetchOptions = { ttl, tags, label: name };
+    if (stale !== undefined) fetchOptions.staleTtl = stale;
+    if (this.#digest) fetchOptions.digest = this.#fullDigest(context, digest, includes);
 
     // Warm hit held in this process: answer without a promise. The rest of the template then runs
     // inside this call, so nested synchronous answers are capped to keep the stack bounded (a loop
@@ -155,8 +151,10 @@ export class CacheExtension {
   }
 }
 
+const NO_TAGS: string[] = [];
+
 function normaliseTags(value: unknown): string[] | undefined {
-  if (value === undefined || value === null) return [];
+  if (value === undefined || value === null) return NO_TAGS;
   if (typeof value === 'string') return [value];
   if (Array.isArray(value) && value.every((tag) => typeof tag === 'string' || typeof tag === 'number')) return value.map(String);
   return undefined;

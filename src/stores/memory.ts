@@ -75,16 +75,21 @@ export class LruAdapter implements KeyvStoreAdapter {
       } catch {
         return undefined;
       }
-      // Re-set to count the parsed copy in the byte budget; the TTL stays as it was.
-      this.#lru.set(key, { raw: entry.raw, parsed }, { noUpdateTTL: true });
+      // Re-set to count the parsed copy in the byte budget.
+      this.#lru.set(key, { raw: entry.raw, parsed });
     }
     if (typeof parsed.expires === 'number' && Date.now() > parsed.expires) return undefined;
     return parsed.value;
   }
 
-  async set(key: string, value: unknown, ttl?: number): Promise<boolean> {
+  /**
+   * Expiry is not given to lru-cache: Keyv checks its own `expires` on every read (and `peek`
+   * does too), and per-entry TTL bookkeeping costs time on every hit. Expired entries then wait
+   * for LRU eviction, inside the byte budget like everything else.
+   */
+  async set(key: string, value: unknown): Promise<boolean> {
     if (typeof value !== 'string') throw new TypeError('LruAdapter stores strings serialised by Keyv.');
-    this.#lru.set(key, { raw: value }, ttl === undefined ? {} : { ttl });
+    this.#lru.set(key, { raw: value });
     return true;
   }
 
