@@ -3,6 +3,7 @@ import { StoreSpecError } from '../core/errors.js';
 import { KeyvStore } from './keyv-store.js';
 import { createMemoryStore } from './memory.js';
 import { createRedisStore } from './redis.js';
+import { fromScaleOutUrl } from './scale-urls.js';
 import { createSqliteStore } from './sqlite.js';
 import type { Store } from './types.js';
 
@@ -11,12 +12,15 @@ import type { Store } from './types.js';
  * - `"memory"` or `"memory://?maxBytes=1048576"` — in-process LRU bounded by bytes (default 64 MiB);
  * - `"sqlite://cache.db"` (relative), `"sqlite:///var/cache/app.db"` (absolute), `"sqlite://:memory:"`,
  *   optionally `?table=name`;
- * - `"redis://host:6379/0"`, `"rediss://…"`;
+ * - `"redis://host:6379/0"`, `"rediss://…"`; a Redis Cluster: `"redis+cluster://host:port,host:port"`;
+ * - `"postgres://user@host:5432/db"` (or `postgresql://`), optionally `?table=name`;
+ * - any of the shared ones with `?tier=memory` (and `&tierBytes=N`): an in-process first tier kept
+ *   coherent across processes (see `docs/scaling.md`);
  * - a `Store`, a `Keyv` instance, any Keyv storage adapter, or a `Map` (unbounded; tests only).
  */
 export type StoreSpec = string | Store | Keyv | KeyvStoreAdapter | Map<unknown, unknown>;
 
-const URL_FORMS = '"memory", "sqlite://path/to/file.db", "redis://host:port[/db]"';
+const URL_FORMS = '"memory", "sqlite://path/to/file.db", "redis://host:port[/db]", "redis+cluster://host:port,host:port", "postgres://user@host:port/db"';
 
 export function isStore(value: unknown): value is Store {
   const v = value as Partial<Store> | null;
@@ -51,6 +55,8 @@ function fromUrl(spec: string): Store {
     if (maxBytes !== null && !/^\d+$/.test(maxBytes)) throw new StoreSpecError(`memory store: maxBytes must be a whole number of bytes; got "${maxBytes}" in "${spec}".`);
     return createMemoryStore(maxBytes === null ? {} : { maxBytes: Number(maxBytes) });
   }
+  const scaled = fromScaleOutUrl(text);
+  if (scaled !== undefined) return scaled;
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(text)?.[1]?.toLowerCase();
   if (scheme === 'sqlite') {
     const [rest = '', query = ''] = text.slice('sqlite://'.length).split('?');

@@ -1,27 +1,49 @@
-import type { Keyv } from 'keyv';
+import { Keyv } from 'keyv';
 import { KeyvStore } from './keyv-store.js';
+import { clientOptions, clusterOptions, type RedisConnection } from './redis-connection.js';
 import type { Store } from './types.js';
 
-export interface RedisStoreOptions {
-  /** `redis://[user:password@]host:port[/db]` or `rediss://…`. */
-  url: string;
+export type RedisStoreOptions = RedisConnection & {
   /** Namespace prepended to every key (default "njkc"); `clear()` removes only these keys. */
   namespace?: string;
   /** Connect timeout in ms (default 2 000). */
   connectTimeoutMs?: number;
-}
+};
 
-/** Redis through `@keyv/redis`. Native expiry (PX), MGET for batches, SCAN-based `clear()`. */
+/**
+ * Redis through `@keyv/redis`. Native expiry (PX), MGET for batches, SCAN-based `clear()`.
+ *
+ * With `{ cluster: { rootNodes: [{ url }] } }` (or a `redis+cluster://h:p,h:p` URL) it talks to a
+ * Redis Cluster: each key goes to the node owning its slot, and batches (an entry read together
+ * with its tags' tokens) are split by slot, so keys and tag tokens may live on different shards.
+ */
 export function createRedisStore(options: RedisStoreOptions): Store {
   const namespace = options.namespace ?? 'njkc';
+  const flags = { namespace, throwOnConnectError: true, throwOnErrors: true };
   return new KeyvStore({
     kind: 'redis',
     connect: async () => {
-      const { createKeyv } = await import('@keyv/redis');
-      const keyv: Keyv = createKeyv(
-        { url: options.url, socket: { connectTimeout: options.connectTimeoutMs ?? 2_000, reconnectStrategy: (retries: number) => Math.min(retries * 100, 2_000) } },
-        { namespace, throwOnConnectError: true, throwOnErrors: true },
-      );
+      const { createKeyv, createCluster, default: KeyvRedis } = await import('@keyv/redis');
+      if (options.cluster === undefined) return createKeyv(clientOptions(options.url, options), flags);
+      // createKeyv() takes single servers only; build the same Keyv around a cluster adapter.
+      const cluster = createCluster(clusterOptions(options.cluster, options));
+      const adapter = new KeyvRedis(cluster, flags);
+      adapter.namespace = namespace;
+      // A cluster reports itself open before it has learnt which node owns which slot, and
+      // @keyv/redis would then send a second caller's command nowhere: connect once, for everyone,
+      // and try again on the next command if it failed.
+      let connecting: Promise<unknown> | undefined;
+      const getClient = adapter.getClient.bind(adapter);
+      adapter.getClient = async () => {
+        connecting ??= cluster.isOpen ? Promise.resolve() : cluster.connect().catch((error: unknown) => {
+          connecting = undefined;
+          throw error;
+        });
+        await connecting;
+        return getClient();
+      };
+      const keyv = new Keyv(adapter, { namespace, useKeyPrefix: false });
+      keyv.throwOnErrors = true;
       return keyv;
     },
   });

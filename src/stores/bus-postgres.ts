@@ -1,0 +1,178 @@
+import { Backlog, Readiness, decode, encode, newOrigin, withTimeout, type BusListener, type Invalidation, type InvalidationBus } from './bus.js';
+import { loadPg, quoteIdent, type PgClient, type PgPool } from './pg.js';
+
+export interface PostgresBusOptions {
+  /** NOTIFY channel (default "njkc_invalidate"); processes sharing a store must use the same one. */
+  channel?: string;
+  /** How often the listening connection is checked, ms (default 1 000). */
+  heartbeatMs?: number;
+  /** A check unanswered for this long marks the bus down and opens a new connection, ms (default 2 000). */
+  heartbeatTimeoutMs?: number;
+  /** Connect timeout, ms (default 2 000). */
+  connectTimeoutMs?: number;
+}
+
+/** PostgreSQL refuses NOTIFY payloads of 8 000 bytes or more. */
+const MAX_PAYLOAD_BYTES = 7_900;
+
+/**
+ * An invalidation bus over PostgreSQL `LISTEN/NOTIFY`, for first tiers in front of the PostgreSQL
+ * store. One dedicated connection listens (it reports `up` once `LISTEN` has committed); a small
+ * pool sends `pg_notify`. Since the store's writes commit before the notification is sent, a
+ * process that receives it and reads again sees the new row.
+ */
+export function createPostgresBus(url: string, options: PostgresBusOptions = {}): InvalidationBus {
+  return new PostgresBus(url, options);
+}
+
+class PostgresBus implements InvalidationBus {
+  readonly kind = 'postgres';
+  readonly #url: string;
+  readonly #channel: string;
+  readonly #heartbeatMs: number;
+  readonly #heartbeatTimeoutMs: number;
+  readonly #connectTimeoutMs: number;
+  readonly #origin = newOrigin();
+  readonly #backlog = new Backlog();
+  readonly #readiness = new Readiness();
+  #listener: BusListener | undefined;
+  #client: PgClient | undefined;
+  #pool: PgPool | undefined;
+  #live = false;
+  #closed = false;
+  #heartbeat: NodeJS.Timeout | undefined;
+  #checking = false;
+  #failures = 0;
+  #retryAt = 0;
+
+  constructor(url: string, options: PostgresBusOptions) {
+    this.#url = url;
+    this.#channel = options.channel ?? 'njkc_invalidate';
+    if (Buffer.byteLength(this.#channel) > 63) throw new RangeError(`PostgreSQL channel names are at most 63 bytes; got "${this.#channel}".`);
+    this.#heartbeatMs = positive(options.heartbeatMs ?? 1_000, 'heartbeatMs');
+    this.#heartbeatTimeoutMs = positive(options.heartbeatTimeoutMs ?? 2_000, 'heartbeatTimeoutMs');
+    this.#connectTimeoutMs = positive(options.connectTimeoutMs ?? 2_000, 'connectTimeoutMs');
+  }
+
+  get live(): boolean {
+    return this.#live;
+  }
+
+  listen(listener: BusListener): void {
+    if (this.#listener !== undefined) throw new Error('This invalidation bus already has a listener; create one bus per tiered store.');
+    this.#listener = listener;
+    this.#heartbeat = setInterval(() => void this.#check(), this.#heartbeatMs);
+    this.#heartbeat.unref();
+    void this.#check();
+  }
+
+  ready(timeoutMs = 5_000): Promise<void> {
+    return this.#readiness.wait(() => this.#live, timeoutMs, `LISTEN on PostgreSQL channel "${this.#channel}"`);
+  }
+
+  async publish(message: Invalidation): Promise<void> {
+    const held = this.#backlog.take();
+    try {
+      this.#pool ??= this.#newPool();
+      const pool = this.#pool;
+      const texts = [...(held === undefined ? [] : encode(this.#origin, held, MAX_PAYLOAD_BYTES)), ...encode(this.#origin, message, MAX_PAYLOAD_BYTES)];
+      await Promise.all(texts.map((text) => pool.query('SELECT pg_notify($1, $2)', [this.#channel, text])));
+    } catch (error) {
+      if (held !== undefined) this.#backlog.add(held);
+      this.#backlog.add(message);
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#heartbeat);
+    this.#setDown('closed');
+    const client = this.#client;
+    this.#client = undefined;
+    const pool = this.#pool;
+    this.#pool = undefined;
+    client?.removeAllListeners().on('error', () => {});
+    await Promise.all([client?.end().catch(() => {}), pool?.end().catch(() => {})]);
+  }
+
+  /** Heartbeat: (re)connect when there is no listening connection, else check the one there is. */
+  async #check(): Promise<void> {
+    if (this.#checking || this.#closed) return;
+    this.#checking = true;
+    try {
+      const client = this.#client;
+      if (client === undefined) {
+        if (Date.now() >= this.#retryAt) await this.#subscribe();
+        return;
+      }
+      try {
+        await withTimeout(client.query('SELECT 1'), this.#heartbeatTimeoutMs, 'PostgreSQL bus heartbeat');
+        if (!this.#backlog.empty) await this.publish({ keys: [] }).catch(() => {});
+      } catch (error) {
+        this.#drop(client, error);
+      }
+    } finally {
+      this.#checking = false;
+    }
+  }
+
+  async #subscribe(): Promise<void> {
+    const { Client } = loadPg();
+    const client = new Client({ connectionString: this.#url, connectionTimeoutMillis: this.#connectTimeoutMs, keepAlive: true });
+    this.#client = client;
+    client.on('error', (error) => this.#drop(client, error));
+    client.on('end', () => this.#drop(client, 'connection ended'));
+    client.on('notification', (notification) => {
+      if (this.#client !== client || notification.channel !== this.#channel || notification.payload === undefined) return;
+      const message = decode(notification.payload, this.#origin);
+      if (message !== undefined) this.#listener?.invalidate(message);
+    });
+    try {
+      await client.connect();
+      // In autocommit, LISTEN has taken effect once it returns: every later NOTIFY reaches us.
+      await client.query(`LISTEN ${quoteIdent(this.#channel)}`);
+      if (this.#client !== client || this.#closed) return;
+      this.#failures = 0;
+      this.#setUp();
+    } catch (error) {
+      this.#drop(client, error);
+    }
+  }
+
+  /** Forget a broken listening connection; the heartbeat opens a new one, backing off to 2 s. */
+  #drop(client: PgClient, reason: unknown): void {
+    if (this.#client !== client) return;
+    this.#client = undefined;
+    this.#failures += 1;
+    this.#retryAt = Date.now() + Math.min(this.#failures * 100, 2_000);
+    client.removeAllListeners().on('error', () => {});
+    client.end().catch(() => {});
+    this.#setDown(reason);
+  }
+
+  #newPool(): PgPool {
+    const { Pool } = loadPg();
+    const pool = new Pool({ connectionString: this.#url, max: 2, connectionTimeoutMillis: this.#connectTimeoutMs, keepAlive: true });
+    pool.on('error', () => {});
+    return pool;
+  }
+
+  #setUp(): void {
+    if (this.#live || this.#closed) return;
+    this.#live = true;
+    this.#listener?.up();
+    this.#readiness.wake();
+  }
+
+  #setDown(reason: unknown): void {
+    if (!this.#live) return;
+    this.#live = false;
+    this.#listener?.down(reason);
+  }
+}
+
+function positive(value: number, name: string): number {
+  if (!(typeof value === 'number' && value > 0)) throw new RangeError(`PostgreSQL bus option "${name}" must be a positive number of milliseconds; got ${String(value)}.`);
+  return value;
+}

@@ -1,0 +1,185 @@
+import type { RedisClientType } from '@keyv/redis';
+import { Backlog, Readiness, decode, encode, newOrigin, withTimeout, type BusListener, type Invalidation, type InvalidationBus } from './bus.js';
+import { openClient, type RedisConnection } from './redis-connection.js';
+
+export interface RedisBusOptions {
+  /** Pub/sub channel (default "njkc:invalidate"); processes sharing a store must use the same one. */
+  channel?: string;
+  /** How often the subscription is checked with a PING, ms (default 1 000). */
+  heartbeatMs?: number;
+  /** A PING unanswered for this long marks the bus down and opens a new connection, ms (default 2 000). */
+  heartbeatTimeoutMs?: number;
+  /** Connect timeout, ms (default 2 000). */
+  connectTimeoutMs?: number;
+}
+
+/** Redis messages have no practical size limit; batches keep single messages reasonable. */
+const MAX_MESSAGE_BYTES = 64 * 1024;
+
+/**
+ * An invalidation bus over Redis pub/sub: one connection subscribed to the channel, one to publish.
+ * For a Redis Cluster both connect to its first seed node; pub/sub messages reach every node.
+ *
+ * `up` is reported once the server has confirmed the subscription (node-redis resubscribes on its
+ * own after a reconnect and reports `ready` only then); a PING heartbeat catches connections that
+ * died without a reset (a half-open socket delivers nothing and reports nothing).
+ */
+export function createRedisBus(connection: string | RedisConnection, options: RedisBusOptions = {}): InvalidationBus {
+  return new RedisBus(typeof connection === 'string' ? { url: connection } : connection, options);
+}
+
+class RedisBus implements InvalidationBus {
+  readonly kind = 'redis';
+  readonly #connection: RedisConnection;
+  readonly #channel: string;
+  readonly #heartbeatMs: number;
+  readonly #heartbeatTimeoutMs: number;
+  readonly #connectTimeoutMs: number;
+  readonly #origin = newOrigin();
+  readonly #backlog = new Backlog();
+  readonly #readiness = new Readiness();
+  #listener: BusListener | undefined;
+  #subscriber: RedisClientType | undefined;
+  #publisher: Promise<RedisClientType> | undefined;
+  #live = false;
+  #closed = false;
+  #heartbeat: NodeJS.Timeout | undefined;
+  #checking = false;
+
+  constructor(connection: RedisConnection, options: RedisBusOptions) {
+    this.#connection = connection;
+    this.#channel = options.channel ?? 'njkc:invalidate';
+    this.#heartbeatMs = positive(options.heartbeatMs ?? 1_000, 'heartbeatMs');
+    this.#heartbeatTimeoutMs = positive(options.heartbeatTimeoutMs ?? 2_000, 'heartbeatTimeoutMs');
+    this.#connectTimeoutMs = positive(options.connectTimeoutMs ?? 2_000, 'connectTimeoutMs');
+  }
+
+  get live(): boolean {
+    return this.#live;
+  }
+
+  listen(listener: BusListener): void {
+    if (this.#listener !== undefined) throw new Error('This invalidation bus already has a listener; create one bus per tiered store.');
+    this.#listener = listener;
+    void this.#subscribe();
+    this.#heartbeat = setInterval(() => void this.#check(), this.#heartbeatMs);
+    this.#heartbeat.unref();
+  }
+
+  ready(timeoutMs = 5_000): Promise<void> {
+    return this.#readiness.wait(() => this.#live, timeoutMs, `Subscribing to Redis channel "${this.#channel}"`);
+  }
+
+  async publish(message: Invalidation): Promise<void> {
+    // Anything held back from earlier failures goes along (order does not matter, promptness does).
+    const held = this.#backlog.take();
+    try {
+      const publisher = await this.#openPublisher();
+      const texts = [...(held === undefined ? [] : encode(this.#origin, held, MAX_MESSAGE_BYTES)), ...encode(this.#origin, message, MAX_MESSAGE_BYTES)];
+      await Promise.all(texts.map((text) => publisher.publish(this.#channel, text)));
+    } catch (error) {
+      if (held !== undefined) this.#backlog.add(held);
+      this.#backlog.add(message);
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#heartbeat);
+    this.#setDown('closed');
+    const subscriber = this.#subscriber;
+    this.#subscriber = undefined;
+    const publisher = this.#publisher;
+    this.#publisher = undefined;
+    await Promise.all([subscriber?.destroy(), publisher?.then((client) => client.destroy(), () => {})]);
+  }
+
+  async #subscribe(): Promise<void> {
+    const client = await openClient(this.#connection, { connectTimeoutMs: this.#connectTimeoutMs });
+    if (this.#closed) return;
+    this.#subscriber = client;
+    let subscribed = false;
+    client.on('error', (error: unknown) => this.#subscriber === client && this.#setDown(error));
+    client.on('reconnecting', () => this.#subscriber === client && this.#setDown('reconnecting'));
+    // After a reconnect, node-redis resubscribes before it reports `ready`.
+    client.on('ready', () => subscribed && this.#subscriber === client && this.#setUp());
+    try {
+      await client.connect();
+      await client.subscribe(this.#channel, (text: string) => {
+        if (this.#subscriber !== client) return;
+        const message = decode(text, this.#origin);
+        if (message !== undefined) this.#listener?.invalidate(message);
+      });
+      subscribed = true;
+      if (this.#subscriber === client) this.#setUp();
+    } catch (error) {
+      // connect() gave up or we were closed meanwhile; the heartbeat starts over.
+      if (this.#subscriber === client) {
+        this.#setDown(error);
+        this.#subscriber = undefined;
+        await client.destroy();
+      }
+    }
+  }
+
+  /** Heartbeat: a PING through the subscribed connection, answered in order after any message. */
+  async #check(): Promise<void> {
+    if (this.#checking || this.#closed) return;
+    this.#checking = true;
+    try {
+      const client = this.#subscriber;
+      if (client === undefined) return void (await this.#subscribe());
+      if (!client.isReady) return; // node-redis is reconnecting; `ready` will report `up`
+      try {
+        await withTimeout(client.ping(), this.#heartbeatTimeoutMs, 'Redis bus heartbeat');
+        if (!this.#backlog.empty) await this.publish({ keys: [] }).catch(() => {});
+      } catch (error) {
+        // A silent connection: stop trusting it, and start over on a fresh one.
+        if (this.#subscriber !== client) return;
+        this.#setDown(error);
+        this.#subscriber = undefined;
+        client.destroy();
+        await this.#subscribe();
+      }
+    } finally {
+      this.#checking = false;
+    }
+  }
+
+  #openPublisher(): Promise<RedisClientType> {
+    this.#publisher ??= (async () => {
+      // A publish fails at once while disconnected (then it is held in the backlog) instead of waiting.
+      const client = await openClient(this.#connection, { connectTimeoutMs: this.#connectTimeoutMs, disableOfflineQueue: true });
+      client.on('error', () => {});
+      client.on('ready', () => {
+        if (!this.#backlog.empty) this.publish({ keys: [] }).catch(() => {});
+      });
+      await withTimeout(client.connect(), this.#connectTimeoutMs, 'Connecting the Redis bus publisher').catch(async (error: unknown) => {
+        this.#publisher = undefined;
+        await client.destroy();
+        throw error;
+      });
+      return client;
+    })();
+    return this.#publisher;
+  }
+
+  #setUp(): void {
+    if (this.#live || this.#closed) return;
+    this.#live = true;
+    this.#listener?.up();
+    this.#readiness.wake();
+  }
+
+  #setDown(reason: unknown): void {
+    if (!this.#live) return;
+    this.#live = false;
+    this.#listener?.down(reason);
+  }
+}
+
+function positive(value: number, name: string): number {
+  if (!(typeof value === 'number' && value > 0)) throw new RangeError(`Redis bus option "${name}" must be a positive number of milliseconds; got ${String(value)}.`);
+  return value;
+}

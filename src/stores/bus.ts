@@ -1,0 +1,155 @@
+/**
+ * The invalidation bus: how processes sharing one store tell each other which keys changed, so
+ * each can drop them from its first tier. Redis pub/sub and PostgreSQL LISTEN/NOTIFY implement it.
+ *
+ * Delivery is at most once (neither transport stores messages), so a bus also reports when it may
+ * have missed some: `down` when the subscription is lost or its heartbeat is late, `up` once the
+ * server has confirmed a new subscription. A first tier trusts nothing it holds across a `down`.
+ */
+import { randomBytes } from 'node:crypto';
+
+/** What changed in the shared store: some keys, or everything in its namespace. */
+export type Invalidation = { readonly keys: readonly string[] } | 'clear';
+
+export interface BusListener {
+  /** Another process changed these keys, or cleared the store. */
+  invalidate(message: Invalidation): void;
+  /** From now on messages may be missed (connection lost, heartbeat late). */
+  down(reason: unknown): void;
+  /** Subscribed and confirmed by the server: every message published from now on arrives. */
+  up(): void;
+}
+
+export interface InvalidationBus {
+  /** "redis" or "postgres", for error messages. */
+  readonly kind: string;
+  /** Subscribed and confirmed (between an `up` and the next `down`). */
+  readonly live: boolean;
+  /** Start listening; one listener per bus. Connection work happens in the background. */
+  listen(listener: BusListener): void;
+  /** Resolves once `connected`, or rejects after `timeoutMs` (default 5 000). */
+  ready(timeoutMs?: number): Promise<void>;
+  /**
+   * Tell every other process. Resolves once the server accepted the message; rejects when it could
+   * not be sent, and then keeps it to send again as soon as the connection is back.
+   */
+  publish(message: Invalidation): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Identifies this process's messages, so it ignores its own. */
+export function newOrigin(): string {
+  return randomBytes(9).toString('base64url');
+}
+
+interface Wire {
+  /** Origin. */
+  o: string;
+  /** Keys; absent for a clear. */
+  k?: string[];
+}
+
+/**
+ * Encode one invalidation as messages of at most `maxBytes` each (PostgreSQL's NOTIFY payload is
+ * limited to 8 000 bytes). A key too long for any message turns the invalidation into a clear.
+ */
+export function encode(origin: string, message: Invalidation, maxBytes: number): string[] {
+  if (message === 'clear') return [JSON.stringify({ o: origin } satisfies Wire)];
+  const out: string[] = [];
+  const head = Buffer.byteLength(JSON.stringify({ o: origin, k: [] }));
+  let batch: string[] = [];
+  let bytes = head;
+  for (const key of message.keys) {
+    const size = Buffer.byteLength(JSON.stringify(key)) + 1;
+    if (head + size > maxBytes) return encode(origin, 'clear', maxBytes);
+    if (bytes + size > maxBytes) {
+      out.push(JSON.stringify({ o: origin, k: batch } satisfies Wire));
+      batch = [];
+      bytes = head;
+    }
+    batch.push(key);
+    bytes += size;
+  }
+  if (batch.length > 0) out.push(JSON.stringify({ o: origin, k: batch } satisfies Wire));
+  return out;
+}
+
+/** The invalidation in `text`, or `undefined` when it is this process's own or not ours at all. */
+export function decode(text: string, origin: string): Invalidation | undefined {
+  let wire: Partial<Wire>;
+  try {
+    wire = JSON.parse(text) as Partial<Wire>;
+  } catch {
+    return undefined;
+  }
+  if (typeof wire !== 'object' || wire === null || typeof wire.o !== 'string' || wire.o === origin) return undefined;
+  if (wire.k === undefined) return 'clear';
+  if (!Array.isArray(wire.k) || !wire.k.every((key) => typeof key === 'string')) return undefined;
+  return { keys: wire.k };
+}
+
+/**
+ * Invalidations that could not be sent, merged: sending them late is safe because dropping a key
+ * is idempotent and order does not matter. Past `maxKeys` it collapses into one clear.
+ */
+export class Backlog {
+  #keys = new Set<string>();
+  #clear = false;
+
+  constructor(readonly maxKeys = 10_000) {}
+
+  get empty(): boolean {
+    return !this.#clear && this.#keys.size === 0;
+  }
+
+  add(message: Invalidation): void {
+    if (this.#clear) return;
+    if (message === 'clear') {
+      this.#clear = true;
+      this.#keys.clear();
+      return;
+    }
+    for (const key of message.keys) this.#keys.add(key);
+    if (this.#keys.size > this.maxKeys) this.add('clear');
+  }
+
+  /** Everything held, emptied. */
+  take(): Invalidation | undefined {
+    if (this.empty) return undefined;
+    const message: Invalidation = this.#clear ? 'clear' : { keys: [...this.#keys] };
+    this.#keys = new Set();
+    this.#clear = false;
+    return message;
+  }
+}
+
+/** `promise`, or a rejection after `ms`. */
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Resolves when `isLive()` turns true (checked on `wake`), or rejects after `timeoutMs`. */
+export class Readiness {
+  #waiters = new Set<() => void>();
+
+  wake(): void {
+    for (const resolve of this.#waiters) resolve();
+    this.#waiters.clear();
+  }
+
+  async wait(isLive: () => boolean, timeoutMs: number, what: string): Promise<void> {
+    if (isLive()) return;
+    let resolve!: () => void;
+    const woken = new Promise<void>((r) => (resolve = r));
+    this.#waiters.add(resolve);
+    try {
+      await withTimeout(woken, timeoutMs, what);
+    } finally {
+      this.#waiters.delete(resolve);
+    }
+  }
+}

@@ -1,0 +1,90 @@
+import type { RedisClientOptions, RedisClientType, RedisClusterOptions, RedisClusterType } from '@keyv/redis';
+import { StoreSpecError } from '../core/errors.js';
+
+/** A Redis Cluster: a few seed nodes (the client discovers the rest) and options for every node. */
+export interface RedisClusterConfig {
+  /** Seed nodes, e.g. `[{ url: 'redis://10.0.0.1:6379' }]`; one reachable node is enough. */
+  rootNodes: ReadonlyArray<{ url: string }>;
+  /** Options applied to every node connection: `{ username, password, socket: { tls: true } }`. */
+  defaults?: Partial<RedisClientOptions>;
+}
+
+/** How to reach Redis: one server by URL, or a cluster. */
+export type RedisConnection = { url: string; cluster?: undefined } | { cluster: RedisClusterConfig; url?: undefined };
+
+export interface RedisConnectOptions {
+  /** Connect timeout, ms (default 2 000). */
+  connectTimeoutMs?: number;
+  /** Fail commands at once while disconnected instead of queueing them until the connection is back. */
+  disableOfflineQueue?: boolean;
+}
+
+/** Reconnect after 100 ms, 200 ms, … at most every 2 s, forever: a cache outlives Redis restarts. */
+export const reconnectStrategy = (retries: number): number => Math.min((retries + 1) * 100, 2_000);
+
+export const CLUSTER_URL_FORM = 'redis+cluster://[user:password@]host:port[,host:port…]';
+
+/**
+ * Parse `redis+cluster://[user:password@]host:port,host:port` (or `rediss+cluster://` for TLS) into
+ * a cluster configuration. Credentials apply to every node, including the ones discovered later.
+ */
+export function parseClusterUrl(spec: string): RedisClusterConfig {
+  const match = /^(rediss?)\+cluster:\/\/(?:([^@/?]*)@)?([^/?#]+)\/?(?:[?#].*)?$/i.exec(spec.trim());
+  if (match === null) throw new StoreSpecError(`Malformed Redis Cluster URL "${spec}". Expected ${CLUSTER_URL_FORM}.`);
+  const [, scheme = 'redis', auth, hosts = ''] = match;
+  const tls = scheme.toLowerCase() === 'rediss';
+  const rootNodes = hosts.split(',').map((hostPort) => {
+    const text = hostPort.trim();
+    if (!/^(\[[0-9a-f:.]+\]|[^:\s]+):\d{1,5}$/i.test(text)) {
+      throw new StoreSpecError(`Redis Cluster URL "${spec}": "${text}" is not host:port. Expected ${CLUSTER_URL_FORM}.`);
+    }
+    return { url: `${tls ? 'rediss' : 'redis'}://${text}` };
+  });
+  const defaults: Partial<RedisClientOptions> = {};
+  if (auth !== undefined && auth !== '') {
+    const [user = '', password] = auth.split(':');
+    if (password === undefined) defaults.password = decodeURIComponent(user);
+    else {
+      if (user !== '') defaults.username = decodeURIComponent(user);
+      defaults.password = decodeURIComponent(password);
+    }
+  }
+  if (tls) defaults.socket = { tls: true };
+  return { rootNodes, defaults };
+}
+
+/** Client options for one server, with our socket defaults (connect timeout, endless reconnects). */
+export function clientOptions(url: string, options: RedisConnectOptions = {}): RedisClientOptions {
+  return { url, disableOfflineQueue: options.disableOfflineQueue ?? false, socket: { connectTimeout: options.connectTimeoutMs ?? 2_000, reconnectStrategy } };
+}
+
+/** Cluster options with the same socket defaults on every node. */
+export function clusterOptions(cluster: RedisClusterConfig, options: RedisConnectOptions = {}): RedisClusterOptions {
+  const defaults = cluster.defaults ?? {};
+  return {
+    rootNodes: cluster.rootNodes.map((node) => ({ url: node.url })),
+    defaults: { ...defaults, socket: { connectTimeout: options.connectTimeoutMs ?? 2_000, reconnectStrategy, ...defaults.socket } } as RedisClusterOptions['defaults'],
+  };
+}
+
+/**
+ * A plain client to one server. For a cluster, a client to its first seed node: classic pub/sub
+ * messages are broadcast to every node of a cluster, so one node serves the invalidation bus.
+ */
+export async function openClient(connection: RedisConnection, options: RedisConnectOptions = {}): Promise<RedisClientType> {
+  const { createClient } = await import('@keyv/redis');
+  if (connection.cluster !== undefined) {
+    const first = connection.cluster.rootNodes[0];
+    if (first === undefined) throw new StoreSpecError('A Redis Cluster configuration needs at least one root node.');
+    const defaults = connection.cluster.defaults ?? {};
+    const own = clientOptions(first.url, options);
+    return createClient({ ...defaults, ...own, socket: { ...defaults.socket, ...own.socket } } as RedisClientOptions) as RedisClientType;
+  }
+  return createClient(clientOptions(connection.url, options)) as RedisClientType;
+}
+
+/** A cluster client (for commands that name a key, routed to the node owning its slot). */
+export async function openCluster(cluster: RedisClusterConfig, options: RedisConnectOptions = {}): Promise<RedisClusterType> {
+  const { createCluster } = await import('@keyv/redis');
+  return createCluster(clusterOptions(cluster, options)) as unknown as RedisClusterType;
+}

@@ -1,0 +1,45 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCache, createRedisStore, createStore } from '../../src/index.js';
+import { RedisCluster, hasRedisCluster } from '../scale/support/redis-cluster.js';
+import { describeStoreConformance } from './conformance.js';
+
+if (!hasRedisCluster) console.warn('\n[skip] Redis Cluster tests skipped: redis-server or redis-cli is not on PATH.\n');
+
+// A real 3-master cluster of redis-server processes on free loopback ports, started for this file.
+const cluster = new RedisCluster();
+if (hasRedisCluster) {
+  beforeAll(() => cluster.start(3), 30_000);
+  afterAll(() => cluster.stop());
+}
+
+describe.runIf(hasRedisCluster)('redis cluster', () => {
+  describeStoreConformance('redis cluster (URL)', { makeStore: () => createStore(cluster.url), shared: true });
+  describeStoreConformance('redis cluster (options)', { makeStore: () => createRedisStore({ cluster: { rootNodes: cluster.rootNodes } }), shared: true });
+
+  describe('redis cluster store', () => {
+    it('spreads entries and tag tokens over all three shards, and reads them back together', async () => {
+      const cache = createCache({ store: cluster.url, keyPrefix: 'spread' });
+      const tags = Array.from({ length: 12 }, (_, i) => `tag${i}`);
+      for (let i = 0; i < 60; i += 1) await cache.set(`k${i}`, i, 60, { tags: [tags[i % tags.length] as string] });
+      const counts = cluster.keyCounts();
+      expect([...counts.values()].filter((n) => n > 0).length).toBe(3);
+      const found = await cache.getMany(Array.from({ length: 60 }, (_, i) => `k${i}`));
+      expect(found.size).toBe(60);
+      await cache.invalidateTags(['tag3']);
+      expect(await cache.get('k3')).toBeUndefined();
+      expect(await cache.get('k4')).toBe(4);
+      // a fetch reads the entry and its tags' tokens in one getMany, across shards
+      const result = await cache.fetch('multi', () => 'rendered', { tags });
+      expect(result.status).toBe('miss');
+      expect((await cache.fetch('multi', () => 'again', { tags })).value).toBe('rendered');
+      await cache.clear();
+      expect([...cluster.keyCounts().values()].reduce((a, b) => a + b, 0)).toBe(0);
+      await cache.close();
+    });
+
+    it('rejects a malformed cluster URL with the form it accepts', () => {
+      expect(() => createStore('redis+cluster://')).toThrow(/redis\+cluster:\/\/\[user:password@\]host:port/);
+      expect(() => createStore('redis+cluster://127.0.0.1')).toThrow(/not host:port/);
+    });
+  });
+});
