@@ -99,7 +99,10 @@ function strip(node: ts.Node): ts.Node {
 
 function print(node: ts.Node): string {
   const sourceFile = node.getSourceFile();
-  return printer.printNode(ts.EmitHint.Unspecified, strip(node), sourceFile).trim();
+  const text = printer.printNode(ts.EmitHint.Unspecified, strip(node), sourceFile).trim();
+  return text
+    .replace(/\[\s*([^[\]]*?)\s*\]/g, (_m, inner: string) => `[${inner.replace(/\s+/g, ' ')}]`) // tuples on one line
+    .replace(/^((?: {4})+)/gm, (indent: string) => ' '.repeat(indent.length / 2)); // two-space indents
 }
 
 /**
@@ -114,10 +117,16 @@ export function signatureOf(ref: string): string {
     return print(declaration);
   }
   if (!ts.isClassDeclaration(declaration)) throw new Error(`"${name}" is not a class; cannot look up "${member}"`);
-  const members = declaration.members.filter((m) => m.name !== undefined && !ts.isPrivateIdentifier(m.name) && m.name.getText() === member);
-  if (member === 'constructor') members.push(...declaration.members.filter(ts.isConstructorDeclaration));
-  if (members.length === 0) throw new Error(`class "${name}" has no member "${member}"`);
-  const overloads = members.filter((m) => !(ts.isMethodDeclaration(m) || ts.isConstructorDeclaration(m)) || m.body === undefined);
-  const shown = overloads.length > 0 ? overloads : members;
-  return shown.map((m) => print(m)).join('\n');
+  // `Cache#get` is one member; `Cache#store,keyPrefix` prints several, one after the other.
+  return member
+    .split(',')
+    .map((one) => {
+      const members = declaration.members.filter((m) => m.name !== undefined && !ts.isPrivateIdentifier(m.name) && m.name.getText() === one);
+      if (one === 'constructor') members.push(...declaration.members.filter(ts.isConstructorDeclaration));
+      if (members.length === 0) throw new Error(`class "${name}" has no member "${one}"`);
+      const overloads = members.filter((m) => !(ts.isMethodDeclaration(m) || ts.isConstructorDeclaration(m)) || m.body === undefined);
+      const shown = overloads.length > 0 ? overloads : members;
+      return shown.map((m) => print(m)).join('\n');
+    })
+    .join('\n');
 }

@@ -1,0 +1,356 @@
+/**
+ * docs/api.md: every export of src/index.ts has a section whose signature is printed from the
+ * source, and the short examples there run here.
+ */
+import { Keyv } from 'keyv';
+import nunjucks from 'nunjucks';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  Cache,
+  CacheError,
+  CacheExtension,
+  type CacheOptions,
+  CircuitOpenError,
+  createCache,
+  createEnvironment,
+  createMemoryStore,
+  createStore,
+  DEFAULT_MEMORY_BYTES,
+  defaultKeyFunction,
+  encodeVaryOn,
+  fragmentKey,
+  installCache,
+  isStore,
+  KeyvStore,
+  makeKey,
+  ManualClock,
+  render,
+  renderString,
+  renderView,
+  StoreSpecError,
+  StoreTimeoutError,
+  systemClock,
+  tagKey,
+  viewKey,
+  cacheOf,
+  type Store,
+} from '../../src/index.js';
+import { blocksOf, enterSite, readPage } from './support/docs.js';
+import { classMembers, publicExports, signatureOf } from './support/signatures.js';
+
+let site: ReturnType<typeof enterSite>;
+beforeAll(() => {
+  site = enterSite();
+});
+afterAll(() => site.leave());
+
+/** The `<!-- signature: … -->` blocks of api.md. */
+function signatureBlocks(): Map<string, string> {
+  const lines = readPage('api.md').split('\n');
+  const result = new Map<string, string>();
+  for (const block of blocksOf('api.md')) {
+    const m = /^<!--\s*signature:\s*(\S+)\s*-->$/.exec((lines[block.line - 2] ?? '').trim());
+    if (m) result.set(m[1] as string, block.text);
+  }
+  return result;
+}
+
+describe('api.md covers the public surface', () => {
+  const blocks = signatureBlocks();
+  const documented = new Set([...blocks.keys()].flatMap((ref) => {
+    const [name = '', members] = ref.split('#');
+    return members === undefined ? [name] : members.split(',').map((m) => `${name}#${m}`);
+  }));
+
+  it('has a signature for every export of src/index.ts', () => {
+    const missing = publicExports().map((e) => e.name).filter((name) => !documented.has(name));
+    expect(missing).toEqual([]);
+  });
+
+  it('has a signature for every public member of Cache and ManualClock', () => {
+    const missing = ['Cache', 'ManualClock'].flatMap((cls) => classMembers(cls).map((m) => `${cls}#${m}`)).filter((ref) => !documented.has(ref));
+    expect(missing).toEqual([]);
+  });
+
+  it.each([...blocks.entries()])('%s: the signature shown is the one in src/', (ref, text) => {
+    expect(text).toBe(signatureOf(ref));
+  });
+});
+
+describe('examples', () => {
+  it('createCache and Cache', async () => {
+    // #region createCache
+    const cache = createCache({ store: 'sqlite://cache.db', keyPrefix: 'blog', defaultTtl: 600 });
+    await cache.connect(); // optional: wait until the store answers
+    // #endregion
+    expect(cache).toBeInstanceOf(Cache);
+    // #region makeKey-method
+    cache.makeKey('user:42'); // 'blog:1:user:42'
+    cache.makeKey('user:42', 3); // 'blog:3:user:42'
+    // #endregion
+    expect([cache.makeKey('user:42'), cache.makeKey('user:42', 3)]).toEqual(['blog:1:user:42', 'blog:3:user:42']);
+    await cache.close();
+  });
+
+  it('the low-level methods', async () => {
+    const cache = createCache();
+    // #region get-set
+    await cache.set('greeting', 'hello', 30); // 30 seconds
+    await cache.get('greeting'); // 'hello'
+    await cache.get('absent', 'fallback'); // 'fallback'
+    await cache.set('config', { theme: 'dark' }, null); // never expires
+    await cache.set('greeting', 'bye', 0); // false: not stored, and 'greeting' is removed
+    // #endregion
+    expect(await cache.get('greeting')).toBeUndefined();
+    expect(await cache.get('config')).toEqual({ theme: 'dark' });
+    expect(await cache.get('absent', 'fallback')).toBe('fallback');
+    // #region add
+    await cache.add('lock:report', 'worker-1', 60); // true
+    await cache.add('lock:report', 'worker-2', 60); // false: already there
+    // #endregion
+    expect(await cache.get('lock:report')).toBe('worker-1');
+    // #region getOrSet
+    const report = await cache.getOrSet('report', async () => ({ total: 42 }), 3600); // produced once
+    // #endregion
+    expect(report).toEqual({ total: 42 });
+    // #region many
+    await cache.setMany({ a: 1, b: 2 }, 60); // [] (keys not stored)
+    await cache.getMany(['a', 'b', 'c']); // Map { 'a' => 1, 'b' => 2 }
+    await cache.deleteMany(['a', 'b']);
+    // #endregion
+    expect(await cache.getMany(['a', 'b'])).toEqual(new Map());
+    // #region delete-has
+    await cache.delete('report'); // true
+    await cache.has('report'); // false
+    // #endregion
+    expect(await cache.has('report')).toBe(false);
+    // #region touch
+    await cache.set('session:9', 'data', 60);
+    await cache.touch('session:9', 600); // true: now expires 600 s from now
+    // #endregion
+    // #region incr
+    await cache.set('views', 10);
+    await cache.incr('views'); // 11
+    await cache.incr('views', 5); // 16
+    await cache.decr('views', 6); // 10
+    // #endregion
+    expect(await cache.get('views')).toBe(10);
+    // #region incrVersion
+    await cache.set('menu', '<nav>…</nav>');
+    await cache.incrVersion('menu'); // 2: the entry now lives at version 2
+    await cache.get('menu', undefined, 2); // '<nav>…</nav>'
+    await cache.decrVersion('menu', 1, 2); // 1
+    // #endregion
+    expect(await cache.get('menu')).toBe('<nav>…</nav>');
+    // #region clear-close
+    await cache.clear(); // every entry in the store's namespace
+    await cache.close(); // release connections and timers
+    // #endregion
+  });
+
+  it('invalidate, fetch, peek, stats', async () => {
+    const cache = createCache();
+    const env = createEnvironment('templates', { cache });
+    await render(env, 'card.njk', { post: { id: 42, title: 'T', updatedAt: '2026-01-03' } });
+    // #region invalidate
+    await cache.invalidateFragment('post_card', [42, '2026-01-03']); // true
+    await cache.invalidateView('post.njk', 42); // false: no such view cached
+    await cache.invalidateTags(['posts', 'user:7']);
+    // #endregion
+    // #region fetch
+    const result = await cache.fetch('report', async () => 'built', { ttl: 60, tags: ['reports'], label: 'report' });
+    result.status; // 'miss' (then 'hit'; 'stale' inside the stale window)
+    // #endregion
+    expect(result).toEqual({ value: 'built', status: 'miss', coalesced: false });
+    // #region peek
+    const warm = cache.peek('report', { tags: ['reports'], label: 'report' });
+    warm?.value; // 'built', synchronously (memory store); undefined when not held in this process
+    // #endregion
+    expect(warm?.value).toBe('built');
+    // #region stats
+    const { hits, misses, byLabel } = cache.stats();
+    byLabel.report; // { hits: 1, misses: 1, stale: 0, renders: 1, renderMs: …, savedMs: … }
+    cache.resetStats();
+    await cache.usage(); // { entries: 4, bytes: …, maxBytes: 67108864 }: 'report' and three tag tokens
+    // #endregion
+    expect([hits, misses]).toEqual([1, 2]);
+    expect(byLabel.report).toMatchObject({ hits: 1, misses: 1, stale: 0, renders: 1 });
+    expect(await cache.usage()).toMatchObject({ entries: 4, maxBytes: 67108864 });
+  });
+
+  it('events', async () => {
+    const cache = createCache();
+    const seen: string[] = [];
+    // #region events
+    cache.on('hit', ({ key, label }) => seen.push(`hit ${label} ${key}`));
+    cache.on('miss', ({ key, label }) => seen.push(`miss ${label} ${key}`));
+    cache.on('stale', ({ key }) => seen.push(`stale ${key}`));
+    cache.on('invalidate', ({ kind, keys, tags }) => seen.push(`invalidate ${kind} ${tags ?? keys ?? ''}`));
+    cache.on('error', ({ operation, error }) => console.error(`cache ${operation} failed`, error));
+    cache.on('recover', () => console.info('cache store answers again'));
+    // #endregion
+    await cache.getOrSet('k', 1, 60, { label: 'k' });
+    await cache.getOrSet('k', 1, 60, { label: 'k' });
+    await cache.invalidateTags(['t']);
+    expect(seen).toEqual(['miss k :1:k', 'hit k :1:k', 'invalidate tags t']);
+  });
+
+  it('options', () => {
+    // #region options
+    const options: CacheOptions = {
+      store: 'redis://127.0.0.1:6379/0',
+      keyPrefix: 'shop',
+      version: Number(process.env.CACHE_VERSION ?? 1),
+      defaultTtl: 600, // seconds
+      timeoutMs: 200, // milliseconds
+      breaker: { failureThreshold: 3, cooldownMs: 10_000 },
+      staleTtl: 30, // seconds
+      maxEntryBytes: 512 * 1024, // bytes
+    };
+    // #endregion
+    expect(options.defaultTtl).toBe(600);
+  });
+
+  it('clock', async () => {
+    // #region clock
+    const clock = new ManualClock(Date.UTC(2026, 0, 1)); // starts at this epoch ms (default: now)
+    const cache = createCache({ clock });
+    await cache.set('k', 'v', 10);
+    clock.advance(11); // seconds
+    await cache.get('k'); // undefined
+    clock.now(); // 1767225611000
+    systemClock.now(); // Date.now()
+    // #endregion
+    expect(await cache.get('k')).toBeUndefined();
+    expect(clock.now()).toBe(1767225611000);
+    expect(Math.abs(systemClock.now() - Date.now())).toBeLessThan(50);
+  });
+
+  it('errors', async () => {
+    const cache = createCache();
+    // #region errors
+    try {
+      await cache.incr('never-set');
+    } catch (error) {
+      if (error instanceof CacheError && error.code === 'ERR_CACHE_MISSING_KEY') {
+        await cache.set('never-set', 1);
+      }
+    }
+    // #endregion
+    expect(await cache.get('never-set')).toBe(1);
+    expect(() => createStore('nope://')).toThrow(StoreSpecError);
+    expect(new StoreTimeoutError('get', 500).code).toBe('ERR_CACHE_STORE_TIMEOUT');
+    expect(new CircuitOpenError(100).code).toBe('ERR_CACHE_CIRCUIT_OPEN');
+    // #region options-error
+    try {
+      createCache({ timeoutMs: 0 });
+    } catch (error) {
+      (error as CacheError).code; // 'ERR_CACHE_OPTIONS'
+      (error as CacheError).message; // 'Cache option "timeoutMs" must be a positive number; got 0.'
+    }
+    // #endregion
+    expect(() => createCache({ timeoutMs: 0 })).toThrow('Cache option "timeoutMs" must be a positive number; got 0.');
+  });
+
+  it('keys', () => {
+    // #region keys
+    fragmentKey('sidebar'); // 'fragment:sidebar'
+    fragmentKey('post_card', [42, '2026-01-03']); // 'fragment:post_card:465bfb9f59c72222a17ae07c28e7ad69'
+    viewKey('posts/show.njk', 42); // 'view:posts%2Fshow.njk:42'
+    tagKey('user:7'); // 'tag:user%3A7'
+    encodeVaryOn([1, '1', null]); // '[d1,s"1",n]'
+    makeKey('fragment:sidebar', 'blog', 2); // 'blog:2:fragment:sidebar'
+    makeKey('a key with spaces', 'blog', 2); // 'blog:2:#' + SHA-256 of 'blog:2:a key with spaces'
+    defaultKeyFunction('k', 'blog', 2); // 'blog:2:k', before any hashing
+    // #endregion
+    expect(fragmentKey('sidebar')).toBe('fragment:sidebar');
+    expect(fragmentKey('post_card', [42, '2026-01-03'])).toBe('fragment:post_card:465bfb9f59c72222a17ae07c28e7ad69');
+    expect(viewKey('posts/show.njk', 42)).toBe('view:posts%2Fshow.njk:42');
+    expect(tagKey('user:7')).toBe('tag:user%3A7');
+    expect(encodeVaryOn([1, '1', null])).toBe('[d1,s"1",n]');
+    expect(makeKey('fragment:sidebar', 'blog', 2)).toBe('blog:2:fragment:sidebar');
+    expect(makeKey('a key with spaces', 'blog', 2)).toMatch(/^blog:2:#[0-9a-f]{64}$/);
+    expect(defaultKeyFunction('k', 'blog', 2)).toBe('blog:2:k');
+  });
+
+  it('stores', async () => {
+    // #region createStore
+    const store = createStore('sqlite://cache.db?table=pages'); // what createCache does with a URL
+    const cache = createCache({ store });
+    // #endregion
+    expect(store.kind).toBe('sqlite');
+    await cache.close();
+    // #region isStore
+    isStore(createMemoryStore()); // true
+    isStore(new Keyv()); // false: a Keyv is accepted as a StoreSpec, but it is not a Store
+    // #endregion
+    expect(isStore(createMemoryStore())).toBe(true);
+    expect(isStore(new Keyv())).toBe(false);
+    // #region createMemoryStore
+    const memory = createMemoryStore({ maxBytes: 8 * 1024 * 1024 }); // 8 MiB; default DEFAULT_MEMORY_BYTES (64 MiB)
+    // #endregion
+    expect(DEFAULT_MEMORY_BYTES).toBe(64 * 1024 * 1024);
+    expect(memory.kind).toBe('memory');
+    // #region KeyvStore
+    const mine = new KeyvStore({ kind: 'my-keyv', connect: async () => new Keyv({ namespace: 'mine' }) });
+    // #endregion
+    const c2 = createCache({ store: mine });
+    await c2.set('k', 1);
+    expect(await c2.get('k')).toBe(1);
+  });
+
+  it('nunjucks', async () => {
+    const cache = createCache();
+    // #region createEnvironment
+    const env = createEnvironment('templates', { cache, trimBlocks: true }); // <% %> blocks, autoescape on
+    cacheOf(env) === cache; // true
+    // #endregion
+    expect(cacheOf(env)).toBe(cache);
+    // #region installCache
+    const own = nunjucks.configure('views', { autoescape: true }); // {% %} blocks
+    installCache(own, cache, { tagName: 'cache', resolveFilter: 'resolve', digest: true }); // these are the defaults
+    // #endregion
+    expect(own.hasExtension('NunjucksFragmentCache')).toBe(true);
+    // #region render
+    const html = await render(env, 'card.njk', { post: { id: 1, title: 'Hi', updatedAt: '2026-01-01' } });
+    const text = await renderString(env, '<% cache 60 t %>{{ 6 * 7 }}<% endcache %>'); // '42'
+    // #endregion
+    expect(html).toBe('<article>Hi</article>');
+    expect(text).toBe('42');
+    // #region CacheExtension
+    const plain = new nunjucks.Environment();
+    plain.addExtension('FragmentCache', new CacheExtension(cache, { tagName: 'fragment' })); // {% fragment 60 x %}…{% endfragment %}
+    // #endregion
+    expect(await renderString(plain, '{% fragment 60 x %}ok{% endfragment %}')).toBe('ok');
+  });
+
+  it('renderView', async () => {
+    const cache = createCache();
+    const env = createEnvironment('templates', { cache, trimBlocks: true, lstripBlocks: true });
+    const loadPost = async () => ({ title: 'Hi', updatedAt: '2026-01-01' });
+    // #region renderView
+    const html = await renderView(env, 'post.njk', { loadPost }, { key: 42, ttl: 600, tags: ['posts'] });
+    // #endregion
+    expect(html).toBe('<h1>Hi</h1>\n<p>Updated 2026-01-01</p>\n');
+  });
+
+  it('a Store of your own is accepted by createCache', async () => {
+    const map = new Map<string, unknown>();
+    // #region Store
+    const mapStore: Store = {
+      kind: 'map',
+      get: async (key) => map.get(key),
+      getMany: async (keys) => keys.map((key) => map.get(key)),
+      set: async (key, value) => void map.set(key, value), // ttlMs ignored: entries carry their expiry
+      setMany: async (entries) => entries.forEach((e) => map.set(e.key, e.value)),
+      delete: async (key) => map.delete(key),
+      deleteMany: async (keys) => keys.forEach((key) => map.delete(key)),
+      clear: async () => map.clear(),
+      close: async () => {},
+    };
+    // #endregion
+    const cache = createCache({ store: mapStore });
+    await cache.set('k', 'v', 10);
+    expect(await cache.get('k')).toBe('v');
+  });
+});
