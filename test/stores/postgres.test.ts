@@ -11,6 +11,7 @@ if (POSTGRES_URL === undefined) {
 } else {
   const url = POSTGRES_URL;
   describeStoreConformance('postgres', { makeStore: () => createStore(url), shared: true });
+  describeStoreConformance('postgres with a first tier', { makeStore: () => createStore(`${url}?tier=memory`), shared: true });
 
   describe('postgres store', () => {
     it('creates its table explicitly (createcachetable), idempotently, and uses it', async () => {

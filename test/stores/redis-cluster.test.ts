@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCache, createRedisStore, createStore } from '../../src/index.js';
+import { createCache, createRedisLock, createRedisStore, createStore } from '../../src/index.js';
+import { describeLock } from '../scale/support/lock-suite.js';
 import { RedisCluster, hasRedisCluster } from '../scale/support/redis-cluster.js';
 import { describeStoreConformance } from './conformance.js';
 
@@ -15,13 +16,15 @@ if (hasRedisCluster) {
 describe.runIf(hasRedisCluster)('redis cluster', () => {
   describeStoreConformance('redis cluster (URL)', { makeStore: () => createStore(cluster.url), shared: true });
   describeStoreConformance('redis cluster (options)', { makeStore: () => createRedisStore({ cluster: { rootNodes: cluster.rootNodes } }), shared: true });
+  describeStoreConformance('redis cluster with a first tier (URL)', { makeStore: () => createStore(`${cluster.url}?tier=memory`), shared: true });
+  describeLock('redis cluster', () => createRedisLock(cluster.url));
 
   describe('redis cluster store', () => {
     it('spreads entries and tag tokens over all three shards, and reads them back together', async () => {
       const cache = createCache({ store: cluster.url, keyPrefix: 'spread' });
       const tags = Array.from({ length: 12 }, (_, i) => `tag${i}`);
       for (let i = 0; i < 60; i += 1) await cache.set(`k${i}`, i, 60, { tags: [tags[i % tags.length] as string] });
-      const counts = cluster.keyCounts();
+      const counts = cluster.keyCounts('njkc::spread:*');
       expect([...counts.values()].filter((n) => n > 0).length).toBe(3);
       const found = await cache.getMany(Array.from({ length: 60 }, (_, i) => `k${i}`));
       expect(found.size).toBe(60);
@@ -33,7 +36,7 @@ describe.runIf(hasRedisCluster)('redis cluster', () => {
       expect(result.status).toBe('miss');
       expect((await cache.fetch('multi', () => 'again', { tags })).value).toBe('rendered');
       await cache.clear();
-      expect([...cluster.keyCounts().values()].reduce((a, b) => a + b, 0)).toBe(0);
+      expect([...cluster.keyCounts('njkc::spread:*').values()].reduce((a, b) => a + b, 0)).toBe(0);
       await cache.close();
     });
 

@@ -41,9 +41,9 @@ export class RedisCluster {
     return spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], { encoding: 'utf8' }).stdout ?? '';
   }
 
-  /** Keys each node holds, by port. */
-  keyCounts(): Map<number, number> {
-    return new Map(this.ports.map((port) => [port, Number(this.cli(port, 'dbsize').trim())]));
+  /** Keys matching `pattern` each node holds, by port. */
+  keyCounts(pattern = '*'): Map<number, number> {
+    return new Map(this.ports.map((port) => [port, this.cli(port, '--scan', '--pattern', pattern).split('\n').filter(Boolean).length]));
   }
 
   async stop(): Promise<void> {
