@@ -8,6 +8,7 @@
  *   npx tsx bench/profile.ts --page cold           the page without caching
  *   npx tsx bench/profile.ts --store sqlite        warm page on SQLite (redis needs REDIS_URL)
  *   npx tsx bench/profile.ts --seconds 5 --top 25
+ *   npx tsx bench/profile.ts --http ours-express   an HTTP server of the HTTP rows, under load
  *
  * The profile is written to bench/results/<page>-<store>.cpuprofile (ignored by git; open it in
  * Chrome DevTools or speedscope). `--summarize file.cpuprofile` prints the summary of a profile.
@@ -20,7 +21,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createCache, createRedisStore, createSqliteStore, type Cache } from './lib/library.js';
 import { createPageFixture, type PageName } from './fixtures/page.js';
-import { report, reportFailure, runChild } from './lib/child.js';
+import { report, reportFailure, runChild, startChild } from './lib/child.js';
+import { VARIANTS, type Variant } from './lib/servers.js';
+import type { LoadRequest, LoadResult } from './procs/load.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -202,6 +205,7 @@ async function main(): Promise<void> {
       top: { type: 'string', default: '20' },
       child: { type: 'boolean', default: false },
       summarize: { type: 'string' },
+      http: { type: 'string' },
     },
   });
   const page = values.page as string;
@@ -214,17 +218,39 @@ async function main(): Promise<void> {
   }
   // Every thread writes a profile (tsx loads modules in a worker): keep the main thread's (tid 0).
   const scratch = mkdtempSync(join(tmpdir(), 'njkc-prof-'));
+  const flags = ['--cpu-prof', `--cpu-prof-dir=${scratch}`, '--cpu-prof-interval=100'];
+  const keep = (name: string): CpuProfile => {
+    const main = readdirSync(scratch).find((file) => /\.\d+\.0\.\d+\.cpuprofile$/.test(file));
+    if (main === undefined) throw new Error(`no main-thread profile in ${scratch}`);
+    const out = join(here, 'results', `${name}.cpuprofile`);
+    renameSync(join(scratch, main), out);
+    rmSync(scratch, { recursive: true, force: true });
+    process.stderr.write(`profile written to ${relative(process.cwd(), out)}\n`);
+    return JSON.parse(readFileSync(out, 'utf8')) as CpuProfile;
+  };
+
+  if (values.http !== undefined) {
+    const variant = values.http as Variant;
+    if (!VARIANTS.includes(variant)) throw new Error(`--http takes one of ${VARIANTS.join(', ')}`);
+    const server = await startChild<{ port: number }>(new URL('./procs/server.ts', import.meta.url), [variant], { nodeFlags: flags });
+    const url = `http://127.0.0.1:${server.ready.port}/`;
+    await fetch(url).then((r) => r.text());
+    const generator = await startChild<{ pid: number }>(new URL('./procs/load.ts', import.meta.url));
+    await generator.request<LoadResult>({ url, connections: 50, seconds: 1 } satisfies LoadRequest);
+    const load = await generator.request<LoadResult>({ url, connections: 50, seconds: Number(values.seconds) } satisfies LoadRequest);
+    await generator.stop();
+    await server.stop();
+    const profile = keep(`http-${variant}`);
+    process.stdout.write(`${printSummary(summarize(profile, load.requests, Number(values.top)), `${variant} server under load, ${Math.round(load.rps)} req/s (views = measured requests; the profile also covers start-up and warm-up)`)}\n`);
+    return;
+  }
+
   const { views, from, to } = await runChild<{ views: number; from: number; to: number }>(new URL(import.meta.url), ['--child', '--page', page, '--store', store, '--seconds', String(values.seconds)], {
-    nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${scratch}`, '--cpu-prof-interval=100'],
+    nodeFlags: flags,
     timeoutMs: 120_000,
   });
-  const main = readdirSync(scratch).find((file) => /\.\d+\.0\.\d+\.cpuprofile$/.test(file));
-  if (main === undefined) throw new Error(`no main-thread profile in ${scratch}`);
-  const out = join(here, 'results', `${page}-${store}.cpuprofile`);
-  renameSync(join(scratch, main), out);
-  rmSync(scratch, { recursive: true, force: true });
-  const profile = JSON.parse(readFileSync(out, 'utf8')) as CpuProfile;
-  process.stdout.write(`${printSummary(summarize(profile, views, Number(values.top), { from, to }), `${page} page, ${store} store (${relative(process.cwd(), out)})`)}\n`);
+  const profile = keep(`${page}-${store}`);
+  process.stdout.write(`${printSummary(summarize(profile, views, Number(values.top), { from, to }), `${page} page, ${store} store`)}\n`);
 }
 
 const isChild = process.argv.includes('--child');

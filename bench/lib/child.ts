@@ -49,6 +49,8 @@ export interface RunningChild<T> {
   /** What the child reported when it was ready (e.g. its port). */
   ready: T;
   pid: number;
+  /** Send a request to a child that serves them with `serveRequests()`, and wait for its answer. */
+  request<R>(message: object): Promise<R>;
   stop(): Promise<void>;
 }
 
@@ -68,9 +70,26 @@ export function startChild<T>(file: URL, args: string[] = [], options: ChildOpti
         child.kill('SIGKILL');
         return reject(new Error(m.error));
       }
+      let next = 0;
       resolve({
         ready: m.value,
         pid: child.pid as number,
+        request: <R>(message: object) =>
+          new Promise<R>((answer, fail) => {
+            const id = ++next;
+            const onMessage = (reply: unknown) => {
+              const r = reply as { id?: number; ok: boolean; value?: R; error?: string };
+              if (r.id !== id) return;
+              child.off('message', onMessage);
+              child.off('exit', onExit);
+              if (r.ok) answer(r.value as R);
+              else fail(new Error(r.error));
+            };
+            const onExit = () => fail(new Error(`${fileURLToPath(file)} exited during a request`));
+            child.on('message', onMessage);
+            child.once('exit', onExit);
+            child.send({ id, ...message });
+          }),
         stop: async () => {
           if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
           await exited;
@@ -82,6 +101,18 @@ export function startChild<T>(file: URL, args: string[] = [], options: ChildOpti
       reject(new Error(`${fileURLToPath(file)} ${args.join(' ')} exited with ${code ?? signal} before it was ready`));
     });
   });
+}
+
+/** In a child: answer the parent's `request()`s with `handle` until it disconnects. */
+export function serveRequests(handle: (message: Record<string, unknown>) => Promise<unknown>): void {
+  process.on('message', (message) => {
+    const { id, ...rest } = message as { id: number } & Record<string, unknown>;
+    handle(rest).then(
+      (value) => process.send?.({ id, ok: true, value }),
+      (error: unknown) => process.send?.({ id, ok: false, error: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
+    );
+  });
+  process.on('disconnect', () => process.exit(0));
 }
 
 /** In a child: send the result (or the failure) to the parent. */

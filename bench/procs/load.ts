@@ -1,12 +1,17 @@
 /**
- * Load generator, in its own process so it never shares a core's event loop with a server:
+ * Load generator, in its own process so it never shares an event loop with a server. It starts
+ * once, reports ready, then runs one autocannon burst per request from the parent:
  *
- *   load.ts <url> <connections> <warmupSeconds> <seconds>
- *
- * A warm-up run (discarded), then the measured run; reports requests per second and latency.
+ *   { url, connections, seconds }  →  LoadResult
  */
 import autocannon from 'autocannon';
-import { report, reportFailure } from '../lib/child.js';
+import { report, reportFailure, serveRequests } from '../lib/child.js';
+
+export interface LoadRequest {
+  url: string;
+  connections: number;
+  seconds: number;
+}
 
 export interface LoadResult {
   rps: number;
@@ -19,14 +24,11 @@ export interface LoadResult {
   bytesPerRequest: number;
 }
 
-async function main(): Promise<void> {
-  const [url, connections, warmup, seconds] = process.argv.slice(2);
-  if (url === undefined || seconds === undefined) throw new Error('usage: load.ts <url> <connections> <warmupSeconds> <seconds>');
-  const options = { url, connections: Number(connections), pipelining: 1 };
-  if (Number(warmup) > 0) await autocannon({ ...options, duration: Number(warmup) });
-  const result = await autocannon({ ...options, duration: Number(seconds) });
-  const value: LoadResult = {
-    rps: result.requests.average,
+async function burst({ url, connections, seconds }: LoadRequest): Promise<LoadResult> {
+  const result = await autocannon({ url, connections, pipelining: 1, duration: seconds });
+  return {
+    // Total over the burst's duration: the per-second samples behind requests.average are too few in a short burst.
+    rps: result.requests.total / result.duration,
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
     requests: result.requests.total,
@@ -35,13 +37,10 @@ async function main(): Promise<void> {
     non2xx: result.non2xx,
     bytesPerRequest: result.requests.total > 0 ? result.throughput.total / result.requests.total : 0,
   };
-  await report(value);
 }
 
-main().then(
-  () => process.exit(0),
-  async (error: unknown) => {
-    await reportFailure(error);
-    process.exit(1);
-  },
-);
+serveRequests((message) => burst(message as unknown as LoadRequest));
+report({ pid: process.pid }).catch(async (error: unknown) => {
+  await reportFailure(error);
+  process.exit(1);
+});
