@@ -75,6 +75,8 @@ describe('the Nunjucks limits', () => {
     ['call-block', 'limit-call-block'],
     ['filter-block', 'limit-filter-block'],
     ['block-inside', 'limit-block-inside'],
+    ['cache-in-filter', 'limit-cache-in-filter'],
+    ['cache-in-call', 'limit-cache-in-call'],
   ])('limits/%s.njk fails to compile with the error the page shows', async (template, output) => {
     const { env } = environment();
     const error = await render(env, `limits/${template}.njk`, context).then(
@@ -88,6 +90,12 @@ describe('the Nunjucks limits', () => {
   it('the macro alternative: cache around the macro call', async () => {
     const { env } = environment();
     expect((await render(env, 'limits/macro-fixed.njk', context)).trimEnd()).toBe(docOutput('limit-macro-fixed'));
+  });
+
+  it('the call and filter alternatives: a macro argument, a filter on a captured variable', async () => {
+    const { env } = environment();
+    const html = [(await render(env, 'limits/filter-fixed.njk')).trimEnd(), (await render(env, 'limits/call-fixed.njk')).trimEnd()];
+    expect(html.join('\n')).toBe(docOutput('limit-call-filter-fixed'));
   });
 
   it('the block alternative: the cache tag inside the block', async () => {
