@@ -1,8 +1,10 @@
 /**
  * docs/django-guide.md: each step of Django's caching guide, in this library, run for real.
  */
+import type { AddressInfo } from 'node:net';
+import express from 'express';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type Cache, createCache, createEnvironment, createSqliteStore, fragmentKey, ManualClock, render } from '../../src/index.js';
+import { type Cache, cacheMiddleware, cachePage, createCache, createEnvironment, createSqliteStore, fragmentKey, ManualClock, render } from '../../src/index.js';
 import { docOutput, enterSite } from './support/docs.js';
 import { captureLog, runExample } from './support/run.js';
 
@@ -19,6 +21,35 @@ describe('Django caching guide, step by step', () => {
     expect(cache.store.kind).toBe('memory');
     expect(cache.makeKey('home')).toBe('blog:1:home');
     expect(cache.defaultTtl).toBe(300);
+  });
+
+  it('2 and 5. the per-view and per-site caches', async () => {
+    const cache = createCache();
+    let renders = 0;
+    const app = express();
+    const site = express.Router();
+    // #region cache-page
+    app.get('/about', cachePage(cache, { ttl: 60 * 15 }), (req, res) => {
+      res.send(`<h1>About us</h1><!-- rendered ${++renders} time(s) -->`);
+    });
+    // #endregion
+    // #region site-wide
+    site.use(cacheMiddleware(cache, { ttl: 600, keyPrefix: 'site' })); // before the routes
+    site.get('/news', (req, res) => res.send(`<h1>News</h1><!-- rendered ${++renders} time(s) -->`));
+    // #endregion
+    app.use(site);
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const get = async (path: string) => (await fetch(`http://127.0.0.1:${port}${path}`)).text();
+      expect(await get('/about')).toBe('<h1>About us</h1><!-- rendered 1 time(s) -->');
+      expect(await get('/about')).toBe('<h1>About us</h1><!-- rendered 1 time(s) -->');
+      expect(await get('/news')).toBe('<h1>News</h1><!-- rendered 2 time(s) -->');
+      expect(await get('/news')).toBe('<h1>News</h1><!-- rendered 2 time(s) -->');
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('3. the low-level API', async () => {
