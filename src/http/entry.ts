@@ -1,7 +1,11 @@
 /**
- * What the page cache writes: two small JSON values. The body is kept as UTF-8 text when it is
- * valid UTF-8 (most HTML), as base64 otherwise, so every store (Redis, SQLite, JSON-serialising
- * memory) round-trips it byte for byte.
+ * What the page cache writes: two values, both plain strings, so that a store holding them in this
+ * process (the memory store, a first tier) can serve a hit synchronously through `cache.peek`,
+ * which only hands out immutable values. The body is kept as UTF-8 text when it is valid UTF-8
+ * (most HTML), as base64 otherwise, so every store round-trips it byte for byte.
+ *
+ *     header list:  pgv1:<generation>:<vary field>,<vary field>
+ *     page:         pg1\n{"status":200,"headers":{…},"enc":"utf8","at":…,"fresh":…}\n<body>
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { EpochMs } from '../core/clock.js';
@@ -9,7 +13,6 @@ import type { HeaderRecord } from './headers.js';
 
 /** The header-list entry of a URL: which request fields its responses vary on. */
 export interface PageIndex {
-  pg: 1;
   /** Request field names, lower-case, sorted. */
   vary: string[];
   /** Part of every variant's key; a new one orphans all earlier variants. */
@@ -18,7 +21,6 @@ export interface PageIndex {
 
 /** One stored page. */
 export interface PageEntry {
-  pg: 1;
   status: number;
   headers: HeaderRecord;
   body: string;
@@ -33,25 +35,48 @@ export function newGeneration(): string {
   return randomBytes(6).toString('base64url');
 }
 
-export function isPageIndex(value: unknown): value is PageIndex {
-  if (typeof value !== 'object' || value === null) return false;
-  const v = value as Partial<PageIndex>;
-  return v.pg === 1 && typeof v.gen === 'string' && Array.isArray(v.vary) && v.vary.every((name) => typeof name === 'string');
+export function formatIndex(index: PageIndex): string {
+  return `pgv1:${index.gen}:${index.vary.join(',')}`;
 }
 
-export function isPageEntry(value: unknown): value is PageEntry {
-  if (typeof value !== 'object' || value === null) return false;
-  const v = value as Partial<PageEntry>;
-  return (
-    v.pg === 1 &&
-    typeof v.status === 'number' &&
-    typeof v.headers === 'object' &&
-    v.headers !== null &&
-    typeof v.body === 'string' &&
-    (v.enc === 'utf8' || v.enc === 'base64') &&
-    typeof v.at === 'number' &&
-    (v.fresh === null || typeof v.fresh === 'number')
-  );
+/** The header list, or `undefined` for anything else (a miss). */
+export function parseIndex(value: unknown): PageIndex | undefined {
+  if (typeof value !== 'string' || !value.startsWith('pgv1:')) return undefined;
+  const colon = value.indexOf(':', 5);
+  if (colon < 0) return undefined;
+  const fields = value.slice(colon + 1);
+  return { gen: value.slice(5, colon), vary: fields === '' ? [] : fields.split(',') };
+}
+
+export function formatPage(entry: PageEntry): string {
+  const { body, ...meta } = entry;
+  return `pg1\n${JSON.stringify(meta)}\n${body}`;
+}
+
+/** The page, or `undefined` for anything else (a miss). */
+export function parsePage(value: unknown): PageEntry | undefined {
+  if (typeof value !== 'string' || !value.startsWith('pg1\n')) return undefined;
+  const newline = value.indexOf('\n', 4);
+  if (newline < 0) return undefined;
+  let meta: Partial<PageEntry>;
+  try {
+    meta = JSON.parse(value.slice(4, newline)) as Partial<PageEntry>;
+  } catch {
+    return undefined;
+  }
+  if (
+    typeof meta !== 'object' ||
+    meta === null ||
+    typeof meta.status !== 'number' ||
+    typeof meta.headers !== 'object' ||
+    meta.headers === null ||
+    (meta.enc !== 'utf8' && meta.enc !== 'base64') ||
+    typeof meta.at !== 'number' ||
+    (meta.fresh !== null && typeof meta.fresh !== 'number')
+  ) {
+    return undefined;
+  }
+  return { status: meta.status, headers: meta.headers, enc: meta.enc, at: meta.at, fresh: meta.fresh, body: value.slice(newline + 1) };
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });

@@ -1,4 +1,5 @@
 import type { Cache } from '../core/cache.js';
+import { parseIndex } from './entry.js';
 import { PageCacheError } from './errors.js';
 import type { RequestHeaders } from './headers.js';
 import { implicitKeyFields, normalizeHost, normalizeQuery, pageKey, variantFields, type PageAddress, type Scheme } from './keys.js';
@@ -43,7 +44,7 @@ export async function invalidatePage(cache: Cache, url: string, options: Invalid
       const indexKey = pageKey({ keyPrefix, method, address });
       let key = indexKey;
       if (options.headers !== undefined) {
-        const index = await readIndex(cache, indexKey, options.version);
+        const index = parseIndex(await readIndex(cache, indexKey, options.version));
         if (index === undefined) continue;
         key = pageKey({ keyPrefix, method, address, variant: { gen: index.gen, fields: variantFields(index.vary, keyFields), headers: options.headers } });
       }

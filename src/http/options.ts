@@ -34,7 +34,11 @@ export interface PageCacheOptions {
   trustProxy?: boolean;
   /** Request fields that always select a variant, whatever the response's Vary says. */
   keyHeaders?: readonly string[];
-  /** Bodies larger than this many bytes are passed through and not stored. Default: the cache's `maxEntryBytes`. */
+  /**
+   * Bodies larger than this many bytes are passed through and not stored. Default: a third of the
+   * cache's `maxEntryBytes` (which counts two bytes a character of stored text; base64 adds a third),
+   * so any body under it fits in one entry.
+   */
   maxBodyBytes?: number;
   /**
    * Seconds after a page goes stale during which it is still served at once while one background
@@ -92,7 +96,7 @@ export function resolvePageOptions(cache: Cache, options: PageCacheOptions, labe
   }
   const keyHeaders = options.keyHeaders ?? [];
   if (keyHeaders.some((name) => typeof name !== 'string' || !/^[!#$%&'*+.^_`|~0-9a-z-]+$/i.test(name))) fail('"keyHeaders" must be a list of request header names.');
-  const maxBodyBytes = options.maxBodyBytes ?? cache.maxEntryBytes;
+  const maxBodyBytes = options.maxBodyBytes ?? Math.floor(cache.maxEntryBytes / 3);
   if (!(Number.isInteger(maxBodyBytes) && maxBodyBytes > 0)) fail(`"maxBodyBytes" must be a positive whole number of bytes; got ${String(maxBodyBytes)}.`);
   const staleTtl = options.staleTtl ?? 0;
   if (typeof staleTtl !== 'number' || !(staleTtl >= 0) || !Number.isFinite(staleTtl)) fail(`"staleTtl" must be zero or a positive number of seconds; got ${String(staleTtl)}.`);

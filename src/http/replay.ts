@@ -25,9 +25,11 @@ export function replay(req: IncomingMessage, res: ServerResponse, entry: PageEnt
     return;
   }
   res.statusCode = entry.status;
-  const body = decodeBody(entry);
+  // UTF-8 bodies go out as the stored string: Node then sends headers and body in one write.
+  const body = entry.enc === 'utf8' ? entry.body : decodeBody(entry);
+  const bytes = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
   // An entry stored for HEAD has no body; its Content-Length is the one the app announced.
-  const length = body.length === 0 && entry.headers['content-length'] !== undefined ? entry.headers['content-length'] : String(body.length);
+  const length = bytes === 0 && entry.headers['content-length'] !== undefined ? entry.headers['content-length'] : String(bytes);
   res.setHeader('Content-Length', length);
   if (req.method === 'HEAD') res.end();
   else res.end(body);

@@ -4,17 +4,17 @@
  * fails open by default; these also cover caches created with `failOpen: false`.
  */
 import type { Cache } from '../core/cache.js';
-import { isPageEntry, isPageIndex, type PageEntry, type PageIndex } from './entry.js';
+import { formatIndex, formatPage, type PageEntry, type PageIndex } from './entry.js';
 import type { ResolvedPageOptions } from './options.js';
 
-export async function readIndex(cache: Cache, key: string, version: number | undefined): Promise<PageIndex | undefined> {
-  const value = await safely(cache, 'page:get', () => cache.get<unknown>(key, undefined, version));
-  return isPageIndex(value) ? value : undefined;
+/** The stored value (parse it with `parseIndex`), or `undefined`. */
+export async function readIndex(cache: Cache, key: string, version: number | undefined): Promise<unknown> {
+  return safely(cache, 'page:get', () => cache.get<unknown>(key, undefined, version));
 }
 
-export async function readPage(cache: Cache, key: string, version: number | undefined): Promise<PageEntry | undefined> {
-  const value = await safely(cache, 'page:get', () => cache.get<unknown>(key, undefined, version));
-  return isPageEntry(value) ? value : undefined;
+/** The stored value (parse it with `parsePage`), or `undefined`. */
+export async function readPage(cache: Cache, key: string, version: number | undefined): Promise<unknown> {
+  return safely(cache, 'page:get', () => cache.get<unknown>(key, undefined, version));
 }
 
 export interface PageWrite {
@@ -34,9 +34,9 @@ export interface PageWrite {
 export async function writePage(cache: Cache, opts: ResolvedPageOptions, write: PageWrite, cancelled: () => boolean): Promise<void> {
   const hardTtl = write.ttl === null ? null : write.ttl + opts.staleTtl;
   const version = opts.version === undefined ? {} : { version: opts.version };
-  await safely(cache, 'page:set', () => cache.set(write.indexKey, write.index, hardTtl, version));
+  await safely(cache, 'page:set', () => cache.set(write.indexKey, formatIndex(write.index), hardTtl, version));
   if (cancelled()) return;
-  await safely(cache, 'page:set', () => cache.set(write.pageKey, write.entry, write.ttl, { ...version, tags: write.tags, staleTtl: opts.staleTtl }));
+  await safely(cache, 'page:set', () => cache.set(write.pageKey, formatPage(write.entry), write.ttl, { ...version, tags: write.tags, staleTtl: opts.staleTtl }));
 }
 
 /** Whether something was there. */
