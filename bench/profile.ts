@@ -6,6 +6,7 @@
  *   npx tsx bench/profile.ts                       warm page, memory store (the default)
  *   npx tsx bench/profile.ts --page static         the static limit, for comparison
  *   npx tsx bench/profile.ts --page cold           the page without caching
+ *   npx tsx bench/profile.ts --page floor-async    the Map-backed tag (also floor-sync, nested)
  *   npx tsx bench/profile.ts --store sqlite        warm page on SQLite (redis needs REDIS_URL)
  *   npx tsx bench/profile.ts --seconds 5 --top 25
  *   npx tsx bench/profile.ts --http ours-express   an HTTP server of the HTTP rows, under load
@@ -177,8 +178,9 @@ async function profiled(page: string, store: string, seconds: number): Promise<v
     cache = createCache({ store: createRedisStore({ url: process.env.REDIS_URL, namespace: `njkc-profile-${randomUUID().slice(0, 8)}` }) });
   } else throw new Error(`unknown store ${store}`);
   const env = fixture.environment(cache);
-  const name = ({ warm: 'page.njk', static: 'page-static.njk', cold: 'page-cold.njk' } as Record<string, PageName>)[page];
-  if (name === undefined) throw new Error(`unknown page ${page}: warm, static or cold`);
+  const pages: Record<string, PageName> = { warm: 'page.njk', static: 'page-static.njk', cold: 'page-cold.njk', 'floor-sync': 'page-floor-sync.njk', 'floor-async': 'page-floor-async.njk', nested: 'page-nested.njk' };
+  const name = pages[page];
+  if (name === undefined) throw new Error(`unknown page ${page}: ${Object.keys(pages).join(', ')}`);
   for (let i = 0; i < 200; i++) await fixture.view(env, name, i);
   let views = 0;
   // Node's hrtime and V8's profile timestamps share the monotonic clock: the parent keeps only
