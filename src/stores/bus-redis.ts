@@ -62,6 +62,8 @@ class RedisBus implements InvalidationBus {
     if (this.#listener !== undefined) throw new Error('This invalidation bus already has a listener; create one bus per tiered store.');
     this.#listener = listener;
     void this.#subscribe();
+    // Connect the publishing side too, so the first invalidation does not wait for it.
+    this.#openPublisher().catch(() => {});
     this.#heartbeat = setInterval(() => void this.#check(), this.#heartbeatMs);
     this.#heartbeat.unref();
   }
