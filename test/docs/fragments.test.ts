@@ -2,7 +2,7 @@
  * docs/fragments.md: every example runs here and prints what the page says it prints.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createCache, createEnvironment, fragmentKey, render } from '../../src/index.js';
+import { createCache, createEnvironment, fragmentKey, ManualClock, render, renderString } from '../../src/index.js';
 import { db } from './examples/db.js';
 import { docOutput, enterSite } from './support/docs.js';
 import { relativeMessage, runExample } from './support/run.js';
@@ -179,5 +179,92 @@ describe('the Nunjucks limits', () => {
     for (const t of ['a', 'b', 'a', 'b']) await render(env, `limits/shared-${t}.njk`);
     const { hits, misses } = cache.stats().byLabel.sidebar ?? { hits: -1, misses: -1 };
     expect({ hits, misses }).toEqual({ hits: 0, misses: 4 });
+  });
+});
+
+describe('claims made in the text', () => {
+  const counting = () => {
+    let n = 0;
+    return { load: () => ++n, count: () => n };
+  };
+
+  it('TTL: a numeric string is seconds, none never expires, 0 renders every time', async () => {
+    const clock = new ManualClock();
+    const cache = createCache({ clock });
+    const env = createEnvironment([], { cache });
+    const a = counting();
+    for (let i = 0; i < 2; i++) await renderString(env, '<% cache ttl s %>{{ load() }}<% endcache %>', { ttl: '600', load: a.load });
+    expect(a.count()).toBe(1);
+    clock.advance(601);
+    await renderString(env, '<% cache ttl s %>{{ load() }}<% endcache %>', { ttl: '600', load: a.load });
+    expect(a.count()).toBe(2);
+    const b = counting();
+    await renderString(env, '<% cache none forever %>{{ load() }}<% endcache %>', { load: b.load });
+    clock.advance(10 * 365 * 24 * 3600);
+    await renderString(env, '<% cache none forever %>{{ load() }}<% endcache %>', { load: b.load });
+    expect(b.count()).toBe(1);
+    const c = counting();
+    for (let i = 0; i < 3; i++) await renderString(env, '<% cache 0 never %>{{ load() }}<% endcache %>', { load: c.load });
+    expect(c.count()).toBe(3);
+    expect(await cache.has(fragmentKey('never'))).toBe(false);
+  });
+
+  it('a loader that throws fails the render and stores nothing', async () => {
+    const cache = createCache();
+    const env = createEnvironment([], { cache });
+    const failing = renderString(env, '<% cache 60 boom %>{{ load | resolve }}<% endcache %>', { load: async () => { throw new Error('db down'); } });
+    await expect(failing).rejects.toThrow(/db down/);
+    expect(await cache.has(fragmentKey('boom'))).toBe(false);
+  });
+
+  it('a failed background refresh is an error event with operation "refresh", and the stale HTML stays', async () => {
+    const clock = new ManualClock();
+    const cache = createCache({ clock });
+    const env = createEnvironment([], { cache });
+    const errors: string[] = [];
+    cache.on('error', ({ operation }) => errors.push(operation));
+    let fail = false;
+    const load = async () => {
+      if (fail) throw new Error('db down');
+      return 'v1';
+    };
+    const src = '<% cache 60 news stale=30 %>{{ load | resolve }}<% endcache %>';
+    await renderString(env, src, { load });
+    fail = true;
+    clock.advance(70);
+    expect(await renderString(env, src, { load })).toBe('v1');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(errors).toEqual(['refresh']);
+    clock.advance(10);
+    expect(await renderString(env, src, { load })).toBe('v1');
+  });
+
+  it('objects with their own toString vary by their text', () => {
+    class Slug {
+      constructor(readonly text: string) {}
+      toString() {
+        return this.text;
+      }
+    }
+    expect(fragmentKey('f', [new Slug('a')])).toBe(fragmentKey('f', [new Slug('a')]));
+    expect(fragmentKey('f', [new Slug('a')])).not.toBe(fragmentKey('f', [new Slug('b')]));
+    expect(fragmentKey('f', [{ b: 1, a: 2 }])).toBe(fragmentKey('f', [{ a: 2, b: 1 }]));
+    expect(fragmentKey('f', [null])).not.toBe(fragmentKey('f', [undefined]));
+  });
+
+  it('the resolve filter can be renamed or left out', async () => {
+    const cache = createCache();
+    const renamed = createEnvironment([], { cache, resolveFilter: 'load' });
+    expect(await renderString(renamed, '{{ f | load }}', { f: async () => 'ok' })).toBe('ok');
+    const without = createEnvironment([], { cache, resolveFilter: false });
+    await expect(renderString(without, '{{ f | resolve }}', { f: () => 'x' })).rejects.toThrow(/filter not found: resolve/);
+  });
+
+  it('digest: false keeps entries across edits of the block text', async () => {
+    const cache = createCache();
+    const v1 = createEnvironment([], { cache, digest: false });
+    await renderString(v1, '<% cache 60 footer %>2025<% endcache %>');
+    const v2 = createEnvironment([], { cache, digest: false });
+    expect(await renderString(v2, '<% cache 60 footer %>2026<% endcache %>')).toBe('2025');
   });
 });
