@@ -10,7 +10,8 @@
  */
 import express, { type Request, type Response, type Router } from 'express';
 import type nunjucks from 'nunjucks';
-import { render, renderView, type Cache } from '../src/index.js';
+import { render, type Cache } from '../src/index.js';
+import { cachePage } from '../src/http/middleware.js';
 import type { Database } from './db.js';
 import { addComment, commentsOf, findPost, postPage, recentPosts, updatePost, type Post, type PostPage } from './posts.js';
 import { CSRF_FIELD, cookie, csrfToken, requireCsrf, setCookie } from './security.js';
@@ -161,10 +162,12 @@ export function blogRouter({ db, cache, env }: BlogOptions): Router {
     res.redirect(303, '/');
   });
 
-  // Cached whole: the page is the same for everyone, so it carries no greeting and no form.
-  router.get('/about', async (_req, res) => {
-    const html = await renderView(env, 'about.njk', {}, { ttl: 3600 });
-    res.type('html').send(html);
+  // Cached whole (Django's cache_page): the page is the same for everyone, so it carries no
+  // greeting and no form, and sets no cookie (a response with Set-Cookie would not be stored).
+  router.get('/about', cachePage(cache, { ttl: 3600, label: 'page:about' }), async (_req, res) => {
+    // `public` says the page does not depend on the request's cookies, so it may be shared even
+    // when it was rendered for a signed-in visitor.
+    res.set('Cache-Control', 'public, max-age=3600').type('html').send(await render(env, 'about.njk', {}));
   });
 
   router.use((req, res) => notFound(req, res));

@@ -1,0 +1,142 @@
+/**
+ * Opening the cache a command works on. The cache fails open by design (a store error reads as a
+ * miss), which is right for an app and wrong for an operator: here every store error must be seen.
+ * So the CLI's cache has `failOpen: false`, and a write/read/delete probe checks the store answers
+ * before a command reports anything.
+ */
+import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { isAbsolute, resolve } from 'node:path';
+import { CacheError, createCache, type Cache } from '../index.js';
+import { CliError, EXIT_USAGE, messageOf, type Io } from './io.js';
+
+export interface StoreFlags {
+  store?: string;
+  keyPrefix?: string;
+  timeout?: string;
+}
+
+export interface OpenOptions {
+  /** The command changes or reads a store shared with the app: a memory store cannot be that. */
+  shared?: boolean;
+  /** A SQLite file must already exist (reading or invalidating a typo'd path must not create it). */
+  mustExist?: boolean;
+  /** Check that the store answers before going on. Default true. */
+  probe?: boolean;
+}
+
+export interface OpenedCache {
+  cache: Cache;
+  /** The URL as given, with any password hidden. */
+  label: string;
+  kind: string;
+  /** How long the probe took, ms. */
+  probeMs: number | undefined;
+  timeoutMs: number;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_TIMEOUT_MS = 5_000;
+
+export function storeUrl(flags: StoreFlags, io: Io): string {
+  const url = flags.store ?? io.env.CACHE_URL;
+  return url === undefined || url.trim() === '' ? 'memory' : url.trim();
+}
+
+export function timeoutOf(flags: StoreFlags): number {
+  if (flags.timeout === undefined) return DEFAULT_TIMEOUT_MS;
+  if (!/^\d+$/.test(flags.timeout) || Number(flags.timeout) === 0) {
+    throw new CliError(`--timeout must be a whole number of milliseconds above 0; got "${flags.timeout}".`, EXIT_USAGE);
+  }
+  return Number(flags.timeout);
+}
+
+/** A store URL fit to print: the password replaced. */
+export function redact(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password === '') return url;
+    parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url;
+  }
+}
+
+/** The file a `sqlite://` URL names, resolved against `cwd`; undefined for other URLs and `:memory:`. */
+export function sqliteFile(url: string, cwd: string): string | undefined {
+  if (!/^sqlite:\/\//i.test(url)) return undefined;
+  const path = decodeURIComponent(url.slice('sqlite://'.length).split('?')[0] ?? '');
+  if (path === '' || path === ':memory:') return undefined;
+  return isAbsolute(path) ? path : resolve(cwd, path);
+}
+
+const MEMORY_IS_PRIVATE =
+  'the "memory" store lives inside each process, so njk-cache cannot see or change an app\'s memory cache. ' +
+  'Point --store (or CACHE_URL) at the store the app shares, such as sqlite://.data/cache.db or redis://127.0.0.1:6379/0, ' +
+  "or use the app's dashboard at /_cache.";
+
+export async function openCache(flags: StoreFlags, io: Io, options: OpenOptions = {}): Promise<OpenedCache> {
+  const url = storeUrl(flags, io);
+  const label = redact(url);
+  const timeoutMs = timeoutOf(flags);
+  const file = sqliteFile(url, io.cwd);
+  if (options.mustExist && file !== undefined && !existsSync(file)) {
+    throw new CliError(`no SQLite cache at ${file} (from --store ${label}). Check the path; "njk-cache create-table --store ${label}" creates it.`);
+  }
+  let cache: Cache;
+  try {
+    // No breaker: a CLI run is a handful of calls, each must report its own failure.
+    cache = createCache({ store: url, keyPrefix: flags.keyPrefix ?? io.env.CACHE_KEY_PREFIX ?? '', failOpen: false, breaker: false, timeoutMs });
+  } catch (error) {
+    if (error instanceof CacheError || error instanceof RangeError) throw new CliError(`bad store URL: ${error.message}`, EXIT_USAGE, { cause: error });
+    throw error;
+  }
+  const kind = cache.store.kind;
+  const close = () => closeQuietly(cache);
+  if (options.shared && kind === 'memory') {
+    await close();
+    throw new CliError(MEMORY_IS_PRIVATE, EXIT_USAGE);
+  }
+  let probeMs: number | undefined;
+  try {
+    // Wait for the connection the cache opens in the background: closing a store while it is
+    // still connecting can leave the connection open.
+    await withTimeout(cache.connect(timeoutMs), timeoutMs);
+    if (options.probe !== false) probeMs = await probe(cache, timeoutMs);
+  } catch (error) {
+    void close();
+    const hint = /within \d+ ms/.test(messageOf(error)) && flags.timeout === undefined ? ` (--timeout ${timeoutMs * 2} waits longer)` : '';
+    throw new CliError(`cannot reach the cache store ${label}: ${messageOf(error)}${hint}`, 1, { cause: error });
+  }
+  return { cache, label, kind, probeMs, timeoutMs, close };
+}
+
+/** Write, read back and delete a key straight on the store (the cache itself would fail open). */
+async function probe(cache: Cache, timeoutMs: number): Promise<number> {
+  const key = `njkc-cli-probe:${process.pid}:${randomBytes(4).toString('hex')}`;
+  const started = performance.now();
+  await withTimeout(
+    (async () => {
+      await cache.store.set(key, 'probe', 60_000);
+      const read = await cache.store.get(key);
+      await cache.store.delete(key);
+      if (read !== 'probe') throw new Error('a value written to the store could not be read back');
+    })(),
+    timeoutMs,
+  );
+  return performance.now() - started;
+}
+
+export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Close without letting a dead connection hold the command up. */
+async function closeQuietly(cache: Cache): Promise<void> {
+  await withTimeout(cache.close(), 1_000).catch(() => {});
+}
