@@ -12,15 +12,16 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Bench } from 'tinybench';
-import { createCache, createRedisStore, createSqliteStore, type Cache } from './lib/library.js';
+import { createCache, createSqliteStore, type Cache } from './lib/library.js';
+import { benchRedisStore } from './lib/redis-stores.js';
 import { createPageFixture, FRAGMENTS_PER_PAGE, type PageFixture, type PageName } from './fixtures/page.js';
-import { median, rotate } from './lib/stats.js';
+import { median, rotate, summary } from './lib/stats.js';
 import { judge, type BenchContext, type GroupResult, type Row } from './lib/types.js';
 
-const STORE_LABEL = { memory: 'memory', sqlite: 'SQLite', redis: 'Redis' } as const;
+const STORE_LABEL = { memory: 'memory store', sqlite: 'SQLite store', redis: 'Redis store', 'redis-tier': 'Redis store + first tier' } as const;
 
 interface StoreUnderTest {
-  name: 'memory' | 'sqlite' | 'redis';
+  name: keyof typeof STORE_LABEL;
   cache: Cache;
   dispose: () => Promise<void>;
 }
@@ -45,30 +46,47 @@ async function openStores(context: BenchContext, skipped: string[]): Promise<Sto
   if (context.redisUrl === undefined) {
     skipped.push('fragments on Redis: REDIS_URL is not set (e.g. REDIS_URL=redis://127.0.0.1:6379/0 npm run bench)');
   } else {
-    // Our own namespace, so clearing it at the end touches no one else's keys.
-    const redis = createCache({ store: createRedisStore({ url: context.redisUrl, namespace: `njkc-bench-${randomUUID().slice(0, 8)}` }), failOpen: false });
-    stores.push({
-      name: 'redis',
-      cache: redis,
-      dispose: async () => {
-        await redis.clear();
-        await redis.close();
-      },
-    });
+    for (const tier of [false, true]) {
+      const redis = createCache({ store: benchRedisStore(context.redisUrl, tier), failOpen: false });
+      await redis.connect();
+      stores.push({
+        name: tier ? 'redis-tier' : 'redis',
+        cache: redis,
+        dispose: async () => {
+          await redis.clear();
+          await redis.close();
+        },
+      });
+    }
   }
   return stores;
 }
 
-/** Render until every fragment is stored, then prove a view runs no query and hits every fragment. */
+interface TierView {
+  tierStats(): { live: boolean; hits: number; misses: number };
+}
+const tierOf = (cache: Cache) => (typeof (cache.store as Partial<TierView>).tierStats === 'function' ? (cache.store as unknown as TierView) : undefined);
+
+/**
+ * Render until every fragment is stored, then prove a view runs no query and hits every fragment
+ * (and, with a first tier, that the tier answered all of them).
+ */
 async function warm(fixture: PageFixture, env: ReturnType<PageFixture['environment']>, cache: Cache, name: string, page: PageName = 'page.njk', lookups = FRAGMENTS_PER_PAGE): Promise<void> {
+  const tier = tierOf(cache);
+  for (let i = 0; tier !== undefined && !tier.tierStats().live && i < 100; i++) await new Promise((resolve) => setTimeout(resolve, 20));
   await fixture.view(env, page, 0);
   await fixture.view(env, page, 1);
   cache.resetStats();
   fixture.db.resetQueries();
+  const before = tier?.tierStats();
   await fixture.view(env, page, 2);
   const stats = cache.stats();
   if (fixture.db.queries !== 0 || stats.hits !== lookups || stats.misses !== 0) {
     throw new Error(`bench: the ${name} page is not warm (${stats.hits} hits, ${stats.misses} misses, ${fixture.db.queries} queries)`);
+  }
+  const after = tier?.tierStats();
+  if (before !== undefined && after !== undefined && (after.misses !== before.misses || after.hits - before.hits < lookups)) {
+    throw new Error(`bench: the ${name} first tier did not answer the warm page (${after.hits - before.hits} tier hits, ${after.misses - before.misses} tier misses)`);
   }
 }
 
@@ -116,7 +134,9 @@ export async function runFragments(context: BenchContext): Promise<GroupResult> 
       context.log(`fragments: round ${round + 1}/${rounds} ${Object.entries(medians).map(([k, v]) => `${k}=${v.toFixed(0)}µs`).join(' ')}`);
     }
     const med = (name: string) => median(perRound.map((r) => r[name] as number));
-    const ratio = (top: string, bottom: string) => median(perRound.map((r) => (r[top] as number) / (r[bottom] as number)));
+    const ratios = (top: string, bottom: string) => summary(perRound.map((r) => (r[top] as number) / (r[bottom] as number)));
+    const ratio = (top: string, bottom: string) => ratios(top, bottom).median;
+    const range = (top: string, bottom: string) => ({ ratioRange: ratios(top, bottom).range });
 
     const rows: Row[] = [];
     for (const store of stores) {
@@ -124,12 +144,13 @@ export async function runFragments(context: BenchContext): Promise<GroupResult> 
       const r = ratio(`warm.${store.name}`, 'static');
       rows.push({
         id: `fragments.hit-overhead.${store.name}`,
-        label: `Warm page, ${STORE_LABEL[store.name]} store`,
+        label: `Warm page, ${STORE_LABEL[store.name]}`,
         value: med(`warm.${store.name}`),
         unit: 'µs',
         baseline: { label: 'static', value: med('static'), unit: 'µs' },
         ratio: r,
         ratioMeaning: 'warm ÷ static',
+        ...range(`warm.${store.name}`, 'static'),
         ...(target ? { target, met: judge(r, target) as boolean } : {}),
         ...(store.name === 'memory' ? { note: `${FRAGMENTS_PER_PAGE} fragment hits a view; each number is the median of ${rounds} round medians, each ratio the median of ${rounds} same-round ratios` } : {}),
       });
@@ -139,12 +160,13 @@ export async function runFragments(context: BenchContext): Promise<GroupResult> 
       const r = ratio('cold', `warm.${store.name}`);
       rows.push({
         id: `fragments.speedup.${store.name}`,
-        label: `Warm vs cold, ${STORE_LABEL[store.name]} store`,
+        label: `Warm vs cold, ${STORE_LABEL[store.name]}`,
         value: med(`warm.${store.name}`),
         unit: 'µs',
         baseline: { label: 'cold', value: med('cold'), unit: 'µs' },
         ratio: r,
         ratioMeaning: 'cold ÷ warm',
+        ...range('cold', `warm.${store.name}`),
         target,
         met: judge(r, target) as boolean,
         ...(store.name === 'memory' ? { note: 'cold = the same templates without cache tags: 21 queries to an in-memory SQLite database (sqlite3) and the full render' } : {}),
@@ -170,6 +192,7 @@ export async function runFragments(context: BenchContext): Promise<GroupResult> 
       baseline: { label: 'async floor', value: med('floor.async'), unit: 'µs' },
       ratio: ratio('warm.memory', 'floor.async'),
       ratioMeaning: 'warm ÷ floor',
+      ...range('warm.memory', 'floor.async'),
     });
     rows.push({
       id: 'fragments.nested.memory',

@@ -11,7 +11,7 @@
  * a ratio the median of the ratios within a round.
  */
 import { startChild, type RunningChild } from './lib/child.js';
-import { median, rotate } from './lib/stats.js';
+import { median, rotate, summary } from './lib/stats.js';
 import { VARIANTS, type Variant } from './lib/servers.js';
 import { judge, type BenchContext, type GroupResult, type Row } from './lib/types.js';
 import type { LoadRequest, LoadResult } from './procs/load.js';
@@ -79,7 +79,7 @@ export async function runHttp(context: BenchContext): Promise<GroupResult> {
     }
 
     const med = (variant: Variant, pick: (b: Burst) => number) => median(perRound.map((r) => pick(r[variant])));
-    const ratio = (top: Variant, bottom: Variant) => median(perRound.map((r) => r[top].rps / r[bottom].rps));
+    const ratios = (top: Variant, bottom: Variant) => summary(perRound.map((r) => r[top].rps / r[bottom].rps));
     const figure = (variant: Variant) => ({ value: med(variant, (b) => b.rps), unit: 'req/s', secondary: { label: 'p99', value: med(variant, (b) => b.p99Ms), unit: 'ms' } });
     const health = (variant: Variant) => {
       const failures = perRound.reduce((n, r) => n + r[variant].errors + r[variant].non2xx, 0);
@@ -89,7 +89,7 @@ export async function runHttp(context: BenchContext): Promise<GroupResult> {
 
     const rows: Row[] = [];
     const compare = (id: string, label: string, top: Variant, bottom: Variant, baseline: string, target?: Row['target'], extra = '') => {
-      const r = ratio(top, bottom);
+      const { median: r, range } = ratios(top, bottom);
       const t = figure(top);
       const b = figure(bottom);
       rows.push({
@@ -101,6 +101,7 @@ export async function runHttp(context: BenchContext): Promise<GroupResult> {
         baseline: { label: baseline, value: b.value, unit: b.unit, secondary: b.secondary },
         ratio: r,
         ratioMeaning: 'req/s ÷ baseline',
+        ratioRange: range,
         ...(target ? { target, met: judge(r, target) as boolean } : {}),
         note: `${health(top)}${extra}`,
       });

@@ -15,6 +15,11 @@ export function formatRatio(ratio: number | undefined): string {
   return `${ratio >= 100 ? ratio.toFixed(0) : ratio >= 10 ? ratio.toFixed(1) : ratio.toFixed(2)}x`;
 }
 
+function ratioDetail(row: Row): string {
+  const parts = [row.ratioMeaning, row.ratioRange && row.ratioRange[0] !== row.ratioRange[1] ? `rounds ${formatRatio(row.ratioRange[0])}–${formatRatio(row.ratioRange[1])}` : undefined].filter(Boolean);
+  return parts.length > 0 ? ` (${parts.join('; ')})` : '';
+}
+
 const withSecondary = (value: number, unit: string, secondary: Figure | undefined) =>
   `${formatValue(value, unit)}${secondary ? `, ${secondary.label} ${formatValue(secondary.value, secondary.unit)}` : ''}`;
 
@@ -25,7 +30,7 @@ export function cells(row: Row): string[] {
     row.label,
     withSecondary(row.value, row.unit, row.secondary),
     row.baseline ? `${row.baseline.label}: ${withSecondary(row.baseline.value, row.baseline.unit, row.baseline.secondary)}` : '',
-    row.ratio === undefined ? '' : `${formatRatio(row.ratio)}${row.ratioMeaning ? ` (${row.ratioMeaning})` : ''}`,
+    row.ratio === undefined ? '' : `${formatRatio(row.ratio)}${ratioDetail(row)}`,
     row.target?.text ?? '',
     met(row),
   ];

@@ -6,6 +6,9 @@
  *   client sends (exactly ours) and counts round trips: bursts of client writes between server
  *   replies. N commands written together (pipelined, MGET) are one round trip; N commands each
  *   awaited before the next are N.
+ *
+ * Both leave out PING: an invalidation bus sends one every second as a heartbeat, whatever the
+ * pages do.
  */
 import net from 'node:net';
 
@@ -83,11 +86,14 @@ export async function commandStats(address: RedisAddress): Promise<Map<string, n
   return calls;
 }
 
-/** Calls made between two snapshots, leaving out the INFO (and AUTH) calls that took them. */
+/** Not part of a page view: the snapshots' own INFO (and AUTH), and heartbeats. */
+const IGNORED = new Set(['info', 'auth', 'ping']);
+
+/** Calls made between two snapshots, leaving out the INFO (and AUTH) calls that took them, and PINGs. */
 export function commandDelta(before: Map<string, number>, after: Map<string, number>): Map<string, number> {
   const delta = new Map<string, number>();
   for (const [name, calls] of after) {
-    if (name === 'info' || name === 'auth') continue;
+    if (IGNORED.has(name)) continue;
     const d = calls - (before.get(name) ?? 0);
     if (d > 0) delta.set(name, d);
   }
@@ -156,10 +162,16 @@ export async function startCountingProxy(address: RedisAddress): Promise<Countin
     sockets.add(client).add(upstream);
     let pending: Buffer = Buffer.alloc(0);
     let lastFromClient = false;
+    let burstCounted = false;
     client.on('data', (chunk: Buffer) => {
-      if (!lastFromClient) roundTrips += 1;
+      if (!lastFromClient) burstCounted = false;
       lastFromClient = true;
-      pending = parseCommands(pending.length === 0 ? chunk : Buffer.concat([pending, chunk]), (name) => commands.set(name, (commands.get(name) ?? 0) + 1));
+      pending = parseCommands(pending.length === 0 ? chunk : Buffer.concat([pending, chunk]), (name) => {
+        if (IGNORED.has(name)) return;
+        commands.set(name, (commands.get(name) ?? 0) + 1);
+        if (!burstCounted) roundTrips += 1;
+        burstCounted = true;
+      });
       upstream.write(chunk);
     });
     upstream.on('data', (chunk: Buffer) => {

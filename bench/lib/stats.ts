@@ -12,3 +12,8 @@ export function rotate<T>(items: readonly T[], by: number): T[] {
   const k = ((by % n) + n) % n;
   return [...items.slice(k), ...items.slice(0, k)];
 }
+
+/** The median of `values` with their lowest and highest, for a ratio measured once per round. */
+export function summary(values: readonly number[]): { median: number; range: [number, number] } {
+  return { median: median(values), range: [Math.min(...values), Math.max(...values)] };
+}

@@ -13,6 +13,8 @@ export interface Row {
   /** Subject against baseline, oriented as `ratioMeaning` says. */
   ratio?: number;
   ratioMeaning?: string;
+  /** Lowest and highest of the per-round ratios behind `ratio`. */
+  ratioRange?: [number, number];
   /** A target from issue 6, when one applies to this row. */
   target?: { op: '<=' | '>=' | '>'; value: number; text: string };
   met?: boolean;
