@@ -7,7 +7,7 @@
  *   npx tsx bench/profile.ts --page static         the static limit, for comparison
  *   npx tsx bench/profile.ts --page cold           the page without caching
  *   npx tsx bench/profile.ts --page floor-async    the Map-backed tag (also floor-sync, nested)
- *   npx tsx bench/profile.ts --store sqlite        warm page on SQLite (redis needs REDIS_URL)
+ *   npx tsx bench/profile.ts --store sqlite        warm page on SQLite (redis, redis-tier need REDIS_URL)
  *   npx tsx bench/profile.ts --seconds 5 --top 25
  *   npx tsx bench/profile.ts --http ours-express   an HTTP server of the HTTP rows, under load
  *
@@ -20,7 +20,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createCache, createRedisStore, createSqliteStore, type Cache } from './lib/library.js';
+import { createCache, createSqliteStore, type Cache } from './lib/library.js';
+import { benchRedisStore } from './lib/redis-stores.js';
 import { createPageFixture, type PageName } from './fixtures/page.js';
 import { report, reportFailure, runChild, startChild } from './lib/child.js';
 import { VARIANTS, type Variant } from './lib/servers.js';
@@ -173,10 +174,11 @@ async function profiled(page: string, store: string, seconds: number): Promise<v
   else if (store === 'sqlite') {
     file = join(tmpdir(), `njkc-profile-${randomUUID().slice(0, 8)}.db`);
     cache = createCache({ store: createSqliteStore({ path: file, sweepIntervalMs: 0 }) });
-  } else if (store === 'redis') {
-    if (!process.env.REDIS_URL) throw new Error('--store redis needs REDIS_URL');
-    cache = createCache({ store: createRedisStore({ url: process.env.REDIS_URL, namespace: `njkc-profile-${randomUUID().slice(0, 8)}` }) });
-  } else throw new Error(`unknown store ${store}`);
+  } else if (store === 'redis' || store === 'redis-tier') {
+    if (!process.env.REDIS_URL) throw new Error(`--store ${store} needs REDIS_URL`);
+    cache = createCache({ store: benchRedisStore(process.env.REDIS_URL, store === 'redis-tier') });
+    await cache.connect();
+  } else throw new Error(`unknown store ${store}: memory, sqlite, redis, redis-tier`);
   const env = fixture.environment(cache);
   const pages: Record<string, PageName> = { warm: 'page.njk', static: 'page-static.njk', cold: 'page-cold.njk', 'floor-sync': 'page-floor-sync.njk', 'floor-async': 'page-floor-async.njk', nested: 'page-nested.njk' };
   const name = pages[page];
@@ -192,7 +194,7 @@ async function profiled(page: string, store: string, seconds: number): Promise<v
   }
   const to = Number(process.hrtime.bigint() / 1000n);
   await report({ views, from, to });
-  if (store === 'redis') await cache.clear();
+  if (store.startsWith('redis')) await cache.clear();
   await cache.close();
   await fixture.close();
   if (file) for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true });
