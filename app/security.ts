@@ -16,8 +16,8 @@ export function parseCookies(header: string | undefined): Record<string, string>
   const cookies: Record<string, string> = {};
   for (const part of (header ?? '').split(';')) {
     const eq = part.indexOf('=');
-    if (eq <= 0) continue;
-    const name = part.slice(0, eq).trim();
+    const name = part.slice(0, Math.max(0, eq)).trim();
+    if (name === '') continue;
     const raw = part.slice(eq + 1).trim();
     if (name in cookies) continue; // the first (most specific path) wins, as browsers send them
     try {

@@ -4,7 +4,7 @@ import { isAbsolute, relative, resolve, sep } from 'node:path';
 import nunjucks from 'nunjucks';
 import { installCache, render } from '../index.js';
 import { CliError, EXIT_USAGE, messageOf, write, type Io } from './io.js';
-import { openCache, type StoreFlags } from './store.js';
+import { checkStoreUrl, openCache, type StoreFlags } from './store.js';
 
 export interface RenderFlags extends StoreFlags {
   context?: string;
@@ -15,6 +15,7 @@ export interface RenderFlags extends StoreFlags {
 }
 
 export async function renderCommand(template: string, flags: RenderFlags, io: Io): Promise<void> {
+  await checkStoreUrl(flags, io);
   const dir = resolve(io.cwd, flags.templates ?? 'templates');
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new CliError(`templates folder not found: ${dir}${flags.templates === undefined ? ' (the default is ./templates; pass --templates DIR)' : ''}.`);

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { isAbsolute, resolve } from 'node:path';
-import { CacheError, createCache, type Cache } from '../index.js';
+import { CacheError, createCache, createStore, type Cache } from '../index.js';
 import { CliError, EXIT_USAGE, messageOf, type Io } from './io.js';
 
 export interface StoreFlags {
@@ -75,6 +75,17 @@ const MEMORY_IS_PRIVATE =
   'the "memory" store lives inside each process, so njk-cache cannot see or change an app\'s memory cache. ' +
   'Point --store (or CACHE_URL) at the store the app shares, such as sqlite://.data/cache.db or redis://127.0.0.1:6379/0, ' +
   "or use the app's dashboard at /_cache.";
+
+/** Fail early (exit 2) on a store URL that names no store, before any other check or connection. */
+export async function checkStoreUrl(flags: StoreFlags, io: Io): Promise<void> {
+  const url = storeUrl(flags, io);
+  try {
+    await createStore(url).close(); // builds the store object only; nothing connects
+  } catch (error) {
+    if (error instanceof CacheError || error instanceof RangeError) throw new CliError(`bad store URL: ${error.message}`, EXIT_USAGE, { cause: error });
+    throw error;
+  }
+}
 
 export async function openCache(flags: StoreFlags, io: Io, options: OpenOptions = {}): Promise<OpenedCache> {
   const url = storeUrl(flags, io);

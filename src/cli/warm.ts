@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { CliError, EXIT_USAGE, formatMs, messageOf, write, type Io } from './io.js';
-import { openCache, storeUrl, type StoreFlags } from './store.js';
+import { checkStoreUrl, openCache, storeUrl, type StoreFlags } from './store.js';
 
 export interface WarmFlags extends StoreFlags {
   file?: string;
@@ -23,6 +23,7 @@ interface Outcome {
 }
 
 export async function warmCommand(args: string[], flags: WarmFlags, io: Io): Promise<void> {
+  await checkStoreUrl(flags, io);
   const urls = [...args, ...(flags.file === undefined ? [] : readUrlFile(resolve(io.cwd, flags.file)))].map(checkUrl);
   if (urls.length === 0) throw new CliError('no URLs to warm: give them as arguments or with --file urls.txt (one per line).', EXIT_USAGE);
   const concurrency = flags.concurrency === undefined ? 4 : Number(flags.concurrency);

@@ -112,3 +112,10 @@ export function sidebarTitles(html: string): string[] {
   const aside = /<aside class="sidebar">([\s\S]*?)<\/aside>/.exec(html)?.[1] ?? '';
   return [...aside.matchAll(/<a href="\/posts\/\d+">([^<]*)<\/a>/g)].map((m) => m[1] as string);
 }
+
+/** The same Redis, another logical database, so nothing here meets other suites' keys (or their clear()). */
+export function redisDb(url: string, db: number): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${db}`;
+  return parsed.toString();
+}
