@@ -55,8 +55,8 @@ async function renders(server: Server): Promise<number> {
 }
 
 export async function runHttp(context: BenchContext): Promise<GroupResult> {
-  const rounds = context.quick ? 1 : 5;
-  const seconds = context.quick ? 1.5 : 2.5;
+  const rounds = context.quick ? 1 : 7;
+  const seconds = context.quick ? 1.5 : 2;
   const warmup = context.quick ? 0.5 : 1;
   const servers: Server[] = [];
   let load: RunningChild<{ pid: number }> | undefined;
