@@ -10,6 +10,8 @@ export interface PageContext {
   cache: Cache;
   opts: ResolvedPageOptions;
   flights: PageFlights;
+  /** Memo: the variant fields of a header list, for this middleware's key fields. */
+  fields: WeakMap<PageIndex, string[]>;
   req: IncomingMessage;
   res: ServerResponse;
   method: 'GET' | 'HEAD';

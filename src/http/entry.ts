@@ -14,21 +14,21 @@ import type { HeaderRecord } from './headers.js';
 /** The header-list entry of a URL: which request fields its responses vary on. */
 export interface PageIndex {
   /** Request field names, lower-case, sorted. */
-  vary: string[];
+  readonly vary: readonly string[];
   /** Part of every variant's key; a new one orphans all earlier variants. */
-  gen: string;
+  readonly gen: string;
 }
 
-/** One stored page. */
+/** One stored page. Parsed pages are shared between requests: read-only. */
 export interface PageEntry {
-  status: number;
-  headers: HeaderRecord;
-  body: string;
-  enc: 'utf8' | 'base64';
+  readonly status: number;
+  readonly headers: HeaderRecord;
+  readonly body: string;
+  readonly enc: 'utf8' | 'base64';
   /** When it was stored, epoch ms. */
-  at: EpochMs;
+  readonly at: EpochMs;
   /** Fresh until, epoch ms; `null` = until invalidated. Between this and the store's expiry the page is stale. */
-  fresh: EpochMs | null;
+  readonly fresh: EpochMs | null;
 }
 
 export function newGeneration(): string {
@@ -39,13 +39,21 @@ export function formatIndex(index: PageIndex): string {
   return `pgv1:${index.gen}:${index.vary.join(',')}`;
 }
 
-/** The header list, or `undefined` for anything else (a miss). */
+const indexes = new Map<string, PageIndex>();
+
+/** The header list, or `undefined` for anything else (a miss). The result is shared: do not modify it. */
 export function parseIndex(value: unknown): PageIndex | undefined {
-  if (typeof value !== 'string' || !value.startsWith('pgv1:')) return undefined;
+  if (typeof value !== 'string') return undefined;
+  let index = indexes.get(value);
+  if (index !== undefined) return index;
+  if (!value.startsWith('pgv1:')) return undefined;
   const colon = value.indexOf(':', 5);
   if (colon < 0) return undefined;
   const fields = value.slice(colon + 1);
-  return { gen: value.slice(5, colon), vary: fields === '' ? [] : fields.split(',') };
+  index = { gen: value.slice(5, colon), vary: fields === '' ? [] : fields.split(',') };
+  if (indexes.size >= 1024) indexes.delete(indexes.keys().next().value as string);
+  indexes.set(value, index);
+  return index;
 }
 
 export function formatPage(entry: PageEntry): string {
@@ -53,9 +61,28 @@ export function formatPage(entry: PageEntry): string {
   return `pg1\n${JSON.stringify(meta)}\n${body}`;
 }
 
+/**
+ * Pages recently parsed, by their stored text: a store that keeps values in this process hands the
+ * same string back on every hit, so a warm hit costs a map lookup instead of a JSON parse.
+ */
+const parsed = new Map<string, PageEntry>();
+const PARSED_MAX = 64;
+
 /** The page, or `undefined` for anything else (a miss). */
 export function parsePage(value: unknown): PageEntry | undefined {
-  if (typeof value !== 'string' || !value.startsWith('pg1\n')) return undefined;
+  if (typeof value !== 'string') return undefined;
+  const known = parsed.get(value);
+  if (known !== undefined) return known;
+  const entry = parsePageText(value);
+  if (entry !== undefined && value.length <= 64 * 1024) {
+    if (parsed.size >= PARSED_MAX) parsed.delete(parsed.keys().next().value as string);
+    parsed.set(value, entry);
+  }
+  return entry;
+}
+
+function parsePageText(value: string): PageEntry | undefined {
+  if (!value.startsWith('pg1\n')) return undefined;
   const newline = value.indexOf('\n', 4);
   if (newline < 0) return undefined;
   let meta: Partial<PageEntry>;

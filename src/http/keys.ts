@@ -61,9 +61,9 @@ export function pageKey(input: PageKeyInput): string {
 
 /** Hash of the values of `fields` in `headers`; an absent field differs from an empty one. */
 export function varyHash(fields: readonly string[], headers: RequestHeaders): string {
-  const names = [...new Set(fields.map((field) => field.toLowerCase()))].sort();
   // Within one generation the field list is fixed, so "none of them sent" needs no hash.
-  if (names.every((name) => headers[name] === undefined)) return '-';
+  if (fields.every((field) => headers[field.toLowerCase()] === undefined)) return '-';
+  const names = [...new Set(fields.map((field) => field.toLowerCase()))].sort();
   return sha256(encodeVaryOn(names.map((name) => [name, headers[name] ?? null]))).slice(0, 32);
 }
 
@@ -73,11 +73,33 @@ export function varyHash(fields: readonly string[], headers: RequestHeaders): st
  */
 export function normalizeQuery(search: string): string {
   const raw = search.startsWith('?') ? search.slice(1) : search;
-  const params = raw.split('&').filter((param) => param !== '');
+  if (raw === '') return '';
+  // One parameter: nothing to sort.
+  if (!raw.includes('&')) return `?${raw}`;
+  const all = raw.split('&');
+  if (inOrder(all)) return `?${raw}`;
+  const params = all.filter((param) => param !== '');
   if (params.length === 0) return '';
-  const named = params.map((param) => ({ param, name: param.split('=', 1)[0] as string }));
+  const named = params.map((param) => ({ param, name: nameOf(param) }));
   named.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)); // stable: repeated names keep their order
   return `?${named.map((entry) => entry.param).join('&')}`;
+}
+
+function nameOf(param: string): string {
+  const eq = param.indexOf('=');
+  return eq < 0 ? param : param.slice(0, eq);
+}
+
+/** Already sorted by name, without empty members: the common case, kept without copying. */
+function inOrder(params: readonly string[]): boolean {
+  let previous = '';
+  for (const param of params) {
+    if (param === '') return false;
+    const name = nameOf(param);
+    if (name < previous) return false;
+    previous = name;
+  }
+  return true;
 }
 
 // Django's host_validation_re: a DNS name or a bracketed IPv6 address, and an optional port.

@@ -14,7 +14,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Cache } from '../core/cache.js';
 import type { Lookup, PageContext } from './context.js';
-import { parseIndex, parsePage, type PageEntry } from './entry.js';
+import { parseIndex, parsePage, type PageEntry, type PageIndex } from './entry.js';
 import { PageFlights } from './flights.js';
 import { pageKey, requestAddress, variantFields } from './keys.js';
 import { resolvePageOptions, type PageCacheOptions, type ResolvedPageOptions } from './options.js';
@@ -39,6 +39,8 @@ export function cacheMiddleware(cache: Cache, options: PageCacheOptions = {}): P
 
 function pageMiddleware(cache: Cache, opts: ResolvedPageOptions): PageMiddleware {
   const flights = PageFlights.of(cache);
+  // Variant fields of each learned header list (header lists are shared, immutable objects).
+  const fields = new WeakMap<PageIndex, string[]>();
   let warned = false;
   const warnNoApp = (): void => {
     if (warned) return;
@@ -64,7 +66,7 @@ function pageMiddleware(cache: Cache, opts: ResolvedPageOptions): PageMiddleware
       const target = typeof original === 'string' ? original : (req.url ?? '');
       const address = requestAddress({ target, headers: req.headers, encrypted: (req.socket as { encrypted?: boolean } | null)?.encrypted === true }, opts);
       if (typeof address === 'string') return skip(opts, req, pass, address);
-      const ctx: PageContext = { cache, opts, flights, req, res, method, address, target, tags: opts.tags(req), pass };
+      const ctx: PageContext = { cache, opts, flights, fields, req, res, method, address, target, tags: opts.tags(req), pass };
       const refresh = refreshOf(req);
       if (refresh === undefined && serveWarm(ctx)) return;
       handle(ctx, warnNoApp).catch(fail);
@@ -85,12 +87,20 @@ function serveWarm(ctx: PageContext): boolean {
 }
 
 function peek(ctx: PageContext, method: 'GET' | 'HEAD'): PageEntry | undefined {
-  const { cache, opts, address, req } = ctx;
-  const version = opts.version === undefined ? {} : { version: opts.version };
-  const index = parseIndex(cache.peek(pageKey({ keyPrefix: opts.keyPrefix, method, address }), version)?.value);
+  const { cache, opts, address } = ctx;
+  const index = parseIndex(cache.peek(pageKey({ keyPrefix: opts.keyPrefix, method, address }), opts.version === undefined ? {} : { version: opts.version })?.value);
   if (index === undefined) return undefined;
-  const key = pageKey({ keyPrefix: opts.keyPrefix, method, address, variant: { gen: index.gen, fields: variantFields(index.vary, opts.keyFields), headers: req.headers } });
-  return parsePage(cache.peek(key, { ...version, tags: ctx.tags, label: opts.label })?.value);
+  return parsePage(cache.peek(variantKey(ctx, method, index), { version: opts.version, tags: ctx.tags, label: opts.label })?.value);
+}
+
+/** The key of the variant this request selects, under a learned header list. */
+function variantKey(ctx: PageContext, method: 'GET' | 'HEAD', index: PageIndex): string {
+  let fields = ctx.fields.get(index);
+  if (fields === undefined) {
+    fields = variantFields(index.vary, ctx.opts.keyFields);
+    ctx.fields.set(index, fields);
+  }
+  return pageKey({ keyPrefix: ctx.opts.keyPrefix, method, address: ctx.address, variant: { gen: index.gen, fields, headers: ctx.req.headers } });
 }
 
 async function handle(ctx: PageContext, warnNoApp: () => void): Promise<void> {
@@ -137,11 +147,11 @@ async function lookup(ctx: PageContext): Promise<{ own: Lookup; entry: PageEntry
 }
 
 async function lookupMethod(ctx: PageContext, method: 'GET' | 'HEAD'): Promise<Lookup> {
-  const { cache, opts, address, req } = ctx;
+  const { cache, opts, address } = ctx;
   const indexKey = pageKey({ keyPrefix: opts.keyPrefix, method, address });
   const index = parseIndex(await readIndex(cache, indexKey, opts.version));
   if (index === undefined) return { indexKey };
-  const key = pageKey({ keyPrefix: opts.keyPrefix, method, address, variant: { gen: index.gen, fields: variantFields(index.vary, opts.keyFields), headers: req.headers } });
+  const key = variantKey(ctx, method, index);
   return { indexKey, index, pageKey: key, entry: parsePage(await readPage(cache, key, opts.version)) };
 }
 

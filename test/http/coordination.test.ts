@@ -105,15 +105,22 @@ describe.each(FRAMEWORKS)('page coordination on %s', (framework) => {
     it('serves the stale page at once and refreshes it once in the background', async () => {
       const clock = new ManualClock();
       const calls = counter();
+      let release: () => void = () => {};
+      const refreshed = new Promise<void>((resolve) => (release = resolve));
+      cleanup.push(async () => release());
       const server = await page(async (_req, res) => {
         const n = (calls.n += 1);
-        if (n > 1) await tick(40);
+        if (n > 1) await refreshed; // the background render waits until the stale replies are in
         res.end(`<p>version ${n}</p>`);
       }, { ttl: 10, staleTtl: 60 }, createCache({ clock }));
       await server.get('/page');
       clock.advance(11);
       const stale = await Promise.all(Array.from({ length: 5 }, () => server.get('/page')));
       for (const reply of stale) expect([reply.headers['x-cache'], reply.body, reply.headers.age]).toEqual(['STALE', '<p>version 1</p>', '11']);
+      await until(() => calls.n === 2);
+      await tick(20);
+      expect(calls.n).toBe(2); // one refresh under way, however many stale hits
+      release();
       await until(async () => (await server.get('/page')).body === '<p>version 2</p>');
       const fresh = await server.get('/page');
       expect([fresh.headers['x-cache'], fresh.body]).toEqual(['HIT', '<p>version 2</p>']);

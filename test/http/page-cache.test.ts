@@ -163,6 +163,33 @@ describe.each(FRAMEWORKS)('cachePage on %s', (framework) => {
     });
   });
 
+  describe('headers given to writeHead', () => {
+    it.each([
+      ['an object', { 'Content-Type': 'text/plain', 'Set-Cookie': 'sid=1' }],
+      ['a flat list', ['Content-Type', 'text/plain', 'Cache-Control', 'no-store']],
+    ])('count as much as setHeader (%s)', async (_label, headers) => {
+      const calls = counter();
+      const server = await page((_req, res) => {
+        calls.n += 1;
+        res.writeHead(200, headers as never);
+        res.end('x');
+      });
+      await server.get('/page');
+      await server.get('/page');
+      expect(calls.n).toBe(2);
+    });
+
+    it('are replayed on a hit', async () => {
+      const server = await page((_req, res) => {
+        res.writeHead(200, 'Fine', { 'Content-Type': 'text/plain', 'X-From': 'writeHead' });
+        res.end('x');
+      });
+      await server.get('/page');
+      const hit = await server.get('/page');
+      expect([hit.headers['x-cache'], hit.headers['x-from'], hit.headers['content-type']]).toEqual(['HIT', 'writeHead', 'text/plain']);
+    });
+  });
+
   describe('Vary', () => {
     it('never stores "Vary: *"', async () => {
       const { handler, calls } = counting({ Vary: 'Accept, *' });
