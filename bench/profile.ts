@@ -15,7 +15,7 @@
  * Chrome DevTools or speedscope). `--summarize file.cpuprofile` prints the summary of a profile.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -226,8 +226,9 @@ async function main(): Promise<void> {
   const keep = (name: string): CpuProfile => {
     const main = readdirSync(scratch).find((file) => /\.\d+\.0\.\d+\.cpuprofile$/.test(file));
     if (main === undefined) throw new Error(`no main-thread profile in ${scratch}`);
+    mkdirSync(join(here, 'results'), { recursive: true });
     const out = join(here, 'results', `${name}.cpuprofile`);
-    renameSync(join(scratch, main), out);
+    copyFileSync(join(scratch, main), out);
     rmSync(scratch, { recursive: true, force: true });
     process.stderr.write(`profile written to ${relative(process.cwd(), out)}\n`);
     return JSON.parse(readFileSync(out, 'utf8')) as CpuProfile;
