@@ -62,7 +62,7 @@ export interface ProfileSummary {
 function shortPath(url: string): string {
   let path = url.startsWith('file://') ? fileURLToPath(url) : url;
   if (path.startsWith(root)) path = relative(root, path);
-  return path.replace(/^bench\/\.build\/[^/]+\//, '').replace(/^node_modules\//, '');
+  return path.replace(/^bench\/\.build\/[^/]+\//, '').replace(/^.*node_modules\//, '');
 }
 
 function where(frame: CallFrame): string {
