@@ -235,8 +235,9 @@ export class Cache extends EventEmitter<CacheEvents> {
   async incrVersion(key: string, delta = 1, version?: number): Promise<number> {
     const from = version ?? this.version;
     const to = from + delta;
-    const [envelope] = await this.#entries.readValid([this.makeKey(key, from)], 'incrVersion');
-    if (envelope === undefined) {
+    // Like incr, this must not fail open: a store error is not "key not found".
+    const envelope = this.#entries.open(await this.#io.strict('incrVersion', () => this.store.get(this.makeKey(key, from))));
+    if (envelope === undefined || freshness(envelope, this.clock.now()) === 'expired') {
       throw new CacheError('ERR_CACHE_MISSING_KEY', `Key "${key}" not found at version ${from}; nothing to move to version ${to}.`);
     }
     await this.#io.attempt('incrVersion', (store) => store.set(this.makeKey(key, to), envelope, this.#entries.remainingMs(envelope)));
@@ -248,7 +249,11 @@ export class Cache extends EventEmitter<CacheEvents> {
     return this.incrVersion(key, -delta, version);
   }
 
-  /** Remove every entry in this cache's namespace (other applications sharing the backend keep theirs). */
+  /**
+   * Remove every entry in the store's namespace ("njkc" for stores built from a URL), whatever its
+   * key prefix, as Django's `clear()` empties the whole backend. Keys outside the namespace (other
+   * applications on the same Redis or database) are kept.
+   */
   async clear(): Promise<void> {
     this.#flights.detachAll();
     await this.#io.attempt('clear', (store) => store.clear());

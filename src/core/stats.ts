@@ -16,7 +16,7 @@ export interface CacheStats extends LabelStats {
   sets: number;
   deletes: number;
   invalidations: number;
-  /** Store errors, timeouts and calls skipped by the open circuit (all failed open). */
+  /** Store errors and timeouts (each failed open); calls the open circuit skipped are not counted. */
   errors: number;
   timeouts: number;
   /** Values not stored because they exceeded `maxEntryBytes`. */

@@ -2,7 +2,7 @@ import nunjucks from 'nunjucks';
 import type { Cache, FetchOptions } from '../core/cache.js';
 import { fragmentKey, sha256 } from '../core/keys.js';
 import { coerceTtl, describe } from '../core/ttl.js';
-import { parseCacheTag, type NjkLexer, type NjkNode, type NjkNodes, type NjkParser } from './parse.js';
+import { LOOP_SENTINEL, parseCacheTag, type NjkLexer, type NjkNode, type NjkNodes, type NjkParser } from './parse.js';
 
 type Callback = (error: unknown, result?: unknown) => void;
 type BodyFn = (callback: (error: unknown, output?: unknown) => void) => void;
@@ -61,6 +61,7 @@ export class CacheExtension {
     includes: string,
     lineno: number,
     colno: number,
+    loopPosition: unknown,
     body: BodyFn,
     callback: Callback,
   ): void {
@@ -111,9 +112,21 @@ export class CacheExtension {
       return;
     }
 
+    const calledAt = loopPosition === undefined || loopPosition === null ? '' : String(loopPosition);
     const producer = () =>
       new Promise<string>((resolve, reject) => {
-        body((error, output) => (error ? reject(error) : resolve(output === undefined || output === null ? '' : String(output))));
+        body((error, output) => {
+          if (error) return reject(error);
+          const text = output === undefined || output === null ? '' : String(output);
+          const at = text.lastIndexOf(LOOP_SENTINEL);
+          if (at !== -1 && text.slice(at + LOOP_SENTINEL.length) !== calledAt) {
+            // Nunjucks drops errors from an include in a plain loop, so say it where it is seen.
+            const moved = frameMovedError(name, lineno, colno);
+            warnOnce(`frame:${name}`, moved.message);
+            return reject(moved);
+          }
+          resolve(at === -1 ? text : text.slice(0, at));
+        });
       });
     this.cache.fetch(key, producer, fetchOptions).then(
       (result) => done(null, safe(result.value)),
@@ -152,6 +165,23 @@ export class CacheExtension {
 }
 
 const NO_TAGS: string[] = [];
+
+const warned = new Set<string>();
+function warnOnce(id: string, message: string): void {
+  if (warned.has(id)) return;
+  warned.add(id);
+  process.emitWarning(message, { code: 'NJKC_INCLUDE_IN_FOR' });
+}
+
+/** The body rendered against a later loop item than the tag was called for: store nothing, say why. */
+function frameMovedError(name: string, lineno: number, colno: number): Error {
+  return new TemplateError(
+    `cache tag "${name}": this fragment is inside an include in a plain for loop, and Nunjucks moved on to the next item before the fragment rendered, so it was not stored. ` +
+      'Write the loop as {% asyncEach item in items %}…{% endeach %} (asyncEach waits for each include).',
+    lineno,
+    colno,
+  );
+}
 
 function normaliseTags(value: unknown): string[] | undefined {
   if (value === undefined || value === null) return NO_TAGS;

@@ -38,6 +38,9 @@ export interface NjkNodes {
   Filter: NodeClass;
   Capture: NodeClass;
   Include: NodeClass;
+  Output: NodeClass;
+  TemplateData: NodeClass;
+  LookupVal: NodeClass;
   CallExtensionAsync: new (ext: object, prop: string, args: NjkNode, contentArgs: NjkNode[]) => NjkNode;
 }
 export interface NjkLexer {
@@ -64,6 +67,14 @@ export interface ParsedArgs {
   digest: string;
   includes: string[];
 }
+
+/**
+ * Ends every body's output with the loop position the body saw. Nunjucks runs a plain `for` over
+ * one shared frame; an async tag reached through an `include` in such a loop renders its body
+ * after the loop has moved on, so it would render a later item under this item's key. The tag
+ * compares this with the position it was called at and refuses to store a mismatch.
+ */
+export const LOOP_SENTINEL = '\u0000njkc-loop:';
 
 export function parseCacheTag(ext: object, tagName: string, parser: NjkParser, nodes: NjkNodes, lexer: NjkLexer): NjkNode {
   const tagToken = parser.nextToken() as Token;
@@ -118,6 +129,8 @@ export function parseCacheTag(ext: object, tagName: string, parser: NjkParser, n
   parser.advanceAfterBlockEnd();
 
   rejectUnsupportedBody(body, nodes, tagName, fail);
+  const loopPosition = () => new nodes.LookupVal(lineno, colno, new nodes.Symbol(lineno, colno, 'loop'), new nodes.Literal(lineno, colno, 'index0'));
+  body.addChild(new nodes.Output(lineno, colno, [new nodes.TemplateData(lineno, colno, LOOP_SENTINEL), loopPosition()]));
 
   const source = parser.tokens.str.slice(bodyStart, bodyEnd);
   const includes = body
@@ -135,6 +148,7 @@ export function parseCacheTag(ext: object, tagName: string, parser: NjkParser, n
     new nodes.Literal(lineno, colno, JSON.stringify([...new Set(includes)])),
     new nodes.Literal(lineno, colno, lineno + 1),
     new nodes.Literal(lineno, colno, colno + 1),
+    loopPosition(),
   ]);
   return new nodes.CallExtensionAsync(ext, 'run', args, [body]);
 }
@@ -173,9 +187,9 @@ function rejectUnsupportedContext(parser: NjkParser, tagName: string, fail: (mes
   if (enclosing === undefined) return;
   const advice: Record<string, string> = {
     macro: `put the ${tagName} tag around the macro call instead: <% ${tagName} 600 name %>{{ myMacro() }}<% end${tagName} %>`,
-    call: `put the ${tagName} tag around the whole call block instead`,
+    call: `pass the content to the macro as an argument instead of a call block, and put the ${tagName} tag around that macro call`,
     set: `cache the fragment where it is output, or compute the value in code with cache.getOrSet()`,
-    filter: `put the ${tagName} tag around the whole filter block instead`,
+    filter: `capture the content with a set block and apply the filter to that variable ({{ content | upper }}), with the ${tagName} tag around the output`,
   };
   fail(`cannot be used inside a {% ${enclosing} %} block: Nunjucks renders ${enclosing} blocks synchronously, so the cached output would be lost; ${advice[enclosing] ?? ''}.`);
 }

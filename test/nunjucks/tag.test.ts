@@ -219,6 +219,27 @@ describe('the cache tag', () => {
     });
   });
 
+  describe('an include inside a plain for loop (a Nunjucks limit)', () => {
+    it('never stores one item\'s HTML under another item\'s key, and warns', async () => {
+      const cache = newCache();
+      const env = envWith({ list: '<ul><% for item in items %><% include "row" %><% endfor %></ul>', row: '<% cache 60 row item.id %><li>{{ item.name }}</li><% endcache %>' }, cache);
+      const warnings: string[] = [];
+      const onWarning = (warning: Error & { code?: string }) => warning.code === 'NJKC_INCLUDE_IN_FOR' && warnings.push(warning.message);
+      process.on('warning', onWarning);
+      try {
+        await render(env, 'list', { items: [{ id: 1, name: 'one' }, { id: 2, name: 'two' }, { id: 3, name: 'three' }] });
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      } finally {
+        process.off('warning', onWarning);
+      }
+      for (const [id, name] of [[1, 'one'], [2, 'two'], [3, 'three']] as const) {
+        const stored = await cache.get(fragmentKey('row', [id]));
+        expect(stored === undefined || stored === `<li>${name}</li>`).toBe(true);
+      }
+      expect(warnings.join('\n')).toMatch(/cache tag "row": this fragment is inside an include in a plain for loop[\s\S]*asyncEach/);
+    });
+  });
+
   describe('template edits', () => {
     it('makes the old entry miss when the text inside the block changes, under the same key', async () => {
       const cache = newCache();
