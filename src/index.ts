@@ -43,3 +43,17 @@ export type { InstallOptions, EnvironmentOptions, NunjucksEnvironment } from './
 export { render, renderString } from './nunjucks/render.js';
 export { renderView } from './view/render-view.js';
 export type { RenderViewOptions } from './view/render-view.js';
+
+export { cachePage, cacheMiddleware } from './http/middleware.js';
+export type { PageMiddleware } from './http/middleware.js';
+export type { PageCacheOptions } from './http/options.js';
+export type { PageSkipReason } from './http/policy.js';
+export type { PageApp } from './http/refresh.js';
+export { neverCache, cacheControl, varyOnHeaders, varyOnCookie, patchCacheControl, patchVaryHeaders, addNeverCacheHeaders } from './http/decorators.js';
+export type { CacheControlDirectives } from './http/patch.js';
+export { invalidatePage } from './http/invalidate.js';
+export type { InvalidatePageOptions } from './http/invalidate.js';
+export { pageKey } from './http/keys.js';
+export type { PageKeyInput, PageAddress } from './http/keys.js';
+export { PageCacheError } from './http/errors.js';
+export type { PageCacheErrorCode } from './http/errors.js';
