@@ -28,6 +28,7 @@ const RENDERS = '/__bench/renders';
 async function main(): Promise<void> {
   const variant = process.argv[2] as Variant;
   if (!VARIANTS.includes(variant)) throw new Error(`usage: server.ts <${VARIANTS.join('|')}>`);
+  if (variant.startsWith('ours') && typeof cachePage !== 'function') throw new Error('this src/ does not export cachePage');
   const fixture = await createPageFixture();
   const cache = createCache({ store: 'memory' });
   const env = fixture.environment(cache);
