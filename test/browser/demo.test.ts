@@ -10,9 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PAGE_SIZE } from '../../app/posts.js';
 import { startDemo, timing, type Running } from '../app/support.js';
+
+vi.setConfig({ testTimeout: 60_000 });
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOT = process.env.DASHBOARD_SCREENSHOT ?? fileURLToPath(new URL('../../test-results/dashboard.png', import.meta.url));

@@ -2,11 +2,14 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sqlite3 from 'sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PAGE_SIZE } from '../../app/posts.js';
 import { Client, redisDb, startDemo, type Running } from '../app/support.js';
 import { REDIS_URL, announceSkip } from '../support/env.js';
 import { cli, closedPort, ensureBuilt } from './support.js';
+
+// Each test runs the binary several times; on a loaded CI machine a process start takes a while.
+vi.setConfig({ testTimeout: 60_000 });
 
 const dir = mkdtempSync(join(tmpdir(), 'njkc-cli-'));
 const STORE_COMMANDS = ['invalidate card 1', 'invalidate-tag t', 'clear', 'stats'];
