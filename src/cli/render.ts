@@ -3,7 +3,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import nunjucks from 'nunjucks';
 import { installCache, render } from '../index.js';
-import { CliError, EXIT_USAGE, messageOf, write, type Io } from './io.js';
+import { CliError, count, EXIT_USAGE, messageOf, write, type Io } from './io.js';
 import { checkStoreUrl, openCache, type StoreFlags } from './store.js';
 
 export interface RenderFlags extends StoreFlags {
@@ -45,7 +45,7 @@ export async function renderCommand(template: string, flags: RenderFlags, io: Io
       throw new CliError(`cannot render ${name}: ${messageOf(error)}`, 1, { cause: error });
     }
     await write(io.stdout, html.endsWith('\n') ? html : `${html}\n`);
-    if (flags.stats) await write(io.stderr, `${name}: ${hits} fragment hits, ${misses} misses (store ${opened.label}).\n`);
+    if (flags.stats) await write(io.stderr, `${name}: ${count(hits, 'fragment hit', 'fragment hits')}, ${count(misses, 'miss', 'misses')} (store ${opened.label}).\n`);
   } finally {
     await opened.close();
   }

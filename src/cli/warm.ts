@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { CliError, EXIT_USAGE, formatMs, messageOf, write, type Io } from './io.js';
+import { CliError, count, EXIT_USAGE, formatMs, messageOf, write, type Io } from './io.js';
 import { checkStoreUrl, openCache, storeUrl, type StoreFlags } from './store.js';
 
 export interface WarmFlags extends StoreFlags {
@@ -62,7 +62,7 @@ export async function warmCommand(args: string[], flags: WarmFlags, io: Io): Pro
     if (measured.length > 0) {
       const misses = measured.reduce((n, o) => n + (o.misses ?? 0), 0);
       const hits = measured.reduce((n, o) => n + (o.hits ?? 0), 0);
-      lines.push(`Cache lookups reported by Server-Timing: ${misses} misses (rendered and stored now), ${hits} hits (already warm).`);
+      lines.push(`Cache lookups reported by Server-Timing: ${count(misses, 'miss', 'misses')} (rendered and stored now), ${count(hits, 'hit', 'hits')} (already warm).`);
     }
     if (before?.entries !== undefined && after?.entries !== undefined) lines.push(`Entries in ${opened?.label}: ${before.entries} → ${after.entries}.`);
     for (const f of failed) lines.push(`  failed: ${f.url}: ${f.error ?? `HTTP ${f.status}`}`);
