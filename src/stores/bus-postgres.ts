@@ -1,4 +1,4 @@
-import { Backlog, Readiness, decode, encode, newOrigin, withTimeout, type BusListener, type Invalidation, type InvalidationBus } from './bus.js';
+import { Backlog, Readiness, checkMs, decode, encode, newOrigin, withTimeout, type BusListener, type Invalidation, type InvalidationBus } from './bus.js';
 import { loadPg, quoteIdent, type PgClient, type PgPool } from './pg.js';
 
 export interface PostgresBusOptions {
@@ -49,9 +49,9 @@ class PostgresBus implements InvalidationBus {
     this.#url = url;
     this.#channel = options.channel ?? 'njkc_invalidate';
     if (Buffer.byteLength(this.#channel) > 63) throw new RangeError(`PostgreSQL channel names are at most 63 bytes; got "${this.#channel}".`);
-    this.#heartbeatMs = positive(options.heartbeatMs ?? 1_000, 'heartbeatMs');
-    this.#heartbeatTimeoutMs = positive(options.heartbeatTimeoutMs ?? 2_000, 'heartbeatTimeoutMs');
-    this.#connectTimeoutMs = positive(options.connectTimeoutMs ?? 2_000, 'connectTimeoutMs');
+    this.#heartbeatMs = checkMs(options.heartbeatMs ?? 1_000, 'heartbeatMs', 'PostgreSQL bus');
+    this.#heartbeatTimeoutMs = checkMs(options.heartbeatTimeoutMs ?? 2_000, 'heartbeatTimeoutMs', 'PostgreSQL bus');
+    this.#connectTimeoutMs = checkMs(options.connectTimeoutMs ?? 2_000, 'connectTimeoutMs', 'PostgreSQL bus');
   }
 
   get live(): boolean {
@@ -119,7 +119,7 @@ class PostgresBus implements InvalidationBus {
 
   async #subscribe(): Promise<void> {
     const { Client } = loadPg();
-    const client = new Client({ connectionString: this.#url, connectionTimeoutMillis: this.#connectTimeoutMs, keepAlive: true });
+    const client = new Client({ connectionString: this.#url, connectionTimeoutMillis: this.#connectTimeoutMs, keepAlive: true, application_name: `njkc-listen:${this.#channel}`.slice(0, 63) });
     this.#client = client;
     client.on('error', (error) => this.#drop(client, error));
     client.on('end', () => this.#drop(client, 'connection ended'));
@@ -153,7 +153,7 @@ class PostgresBus implements InvalidationBus {
 
   #newPool(): PgPool {
     const { Pool } = loadPg();
-    const pool = new Pool({ connectionString: this.#url, max: 2, connectionTimeoutMillis: this.#connectTimeoutMs, keepAlive: true });
+    const pool = new Pool({ connectionString: this.#url, max: 2, connectionTimeoutMillis: this.#connectTimeoutMs, keepAlive: true, application_name: `njkc-notify:${this.#channel}`.slice(0, 63) });
     pool.on('error', () => {});
     return pool;
   }
@@ -170,9 +170,4 @@ class PostgresBus implements InvalidationBus {
     this.#live = false;
     this.#listener?.down(reason);
   }
-}
-
-function positive(value: number, name: string): number {
-  if (!(typeof value === 'number' && value > 0)) throw new RangeError(`PostgreSQL bus option "${name}" must be a positive number of milliseconds; got ${String(value)}.`);
-  return value;
 }

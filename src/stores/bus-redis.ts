@@ -1,5 +1,5 @@
 import type { RedisClientType } from '@keyv/redis';
-import { Backlog, Readiness, decode, encode, newOrigin, withTimeout, type BusListener, type Invalidation, type InvalidationBus } from './bus.js';
+import { Backlog, Readiness, checkMs, decode, encode, newOrigin, withTimeout, type BusListener, type Invalidation, type InvalidationBus } from './bus.js';
 import { openClient, type RedisConnection } from './redis-connection.js';
 
 export interface RedisBusOptions {
@@ -49,9 +49,9 @@ class RedisBus implements InvalidationBus {
   constructor(connection: RedisConnection, options: RedisBusOptions) {
     this.#connection = connection;
     this.#channel = options.channel ?? 'njkc:invalidate';
-    this.#heartbeatMs = positive(options.heartbeatMs ?? 1_000, 'heartbeatMs');
-    this.#heartbeatTimeoutMs = positive(options.heartbeatTimeoutMs ?? 2_000, 'heartbeatTimeoutMs');
-    this.#connectTimeoutMs = positive(options.connectTimeoutMs ?? 2_000, 'connectTimeoutMs');
+    this.#heartbeatMs = checkMs(options.heartbeatMs ?? 1_000, 'heartbeatMs', 'Redis bus');
+    this.#heartbeatTimeoutMs = checkMs(options.heartbeatTimeoutMs ?? 2_000, 'heartbeatTimeoutMs', 'Redis bus');
+    this.#connectTimeoutMs = checkMs(options.connectTimeoutMs ?? 2_000, 'connectTimeoutMs', 'Redis bus');
   }
 
   get live(): boolean {
@@ -61,7 +61,7 @@ class RedisBus implements InvalidationBus {
   listen(listener: BusListener): void {
     if (this.#listener !== undefined) throw new Error('This invalidation bus already has a listener; create one bus per tiered store.');
     this.#listener = listener;
-    void this.#subscribe();
+    void this.#check();
     // Connect the publishing side too, so the first invalidation does not wait for it.
     this.#openPublisher().catch(() => {});
     this.#heartbeat = setInterval(() => void this.#check(), this.#heartbeatMs);
@@ -98,7 +98,7 @@ class RedisBus implements InvalidationBus {
   }
 
   async #subscribe(): Promise<void> {
-    const client = await openClient(this.#connection, { connectTimeoutMs: this.#connectTimeoutMs });
+    const client = await openClient(this.#connection, { connectTimeoutMs: this.#connectTimeoutMs, name: 'njkc-bus-sub' });
     if (this.#closed) return;
     this.#subscriber = client;
     let subscribed = false;
@@ -152,7 +152,7 @@ class RedisBus implements InvalidationBus {
   #openPublisher(): Promise<RedisClientType> {
     this.#publisher ??= (async () => {
       // A publish fails at once while disconnected (then it is held in the backlog) instead of waiting.
-      const client = await openClient(this.#connection, { connectTimeoutMs: this.#connectTimeoutMs, disableOfflineQueue: true });
+      const client = await openClient(this.#connection, { connectTimeoutMs: this.#connectTimeoutMs, disableOfflineQueue: true, name: 'njkc-bus-pub' });
       client.on('error', () => {});
       client.on('ready', () => {
         if (!this.#backlog.empty) this.publish({ keys: [] }).catch(() => {});
@@ -179,9 +179,4 @@ class RedisBus implements InvalidationBus {
     this.#live = false;
     this.#listener?.down(reason);
   }
-}
-
-function positive(value: number, name: string): number {
-  if (!(typeof value === 'number' && value > 0)) throw new RangeError(`Redis bus option "${name}" must be a positive number of milliseconds; got ${String(value)}.`);
-  return value;
 }

@@ -153,3 +153,9 @@ export class Readiness {
     }
   }
 }
+
+/** A positive number of milliseconds, or a RangeError naming the option. */
+export function checkMs(value: number, name: string, owner: string): number {
+  if (!(typeof value === 'number' && value > 0)) throw new RangeError(`${owner} option "${name}" must be a positive number of milliseconds; got ${String(value)}.`);
+  return value;
+}

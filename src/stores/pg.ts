@@ -38,6 +38,8 @@ export interface PgConfig {
   connectionTimeoutMillis?: number;
   idleTimeoutMillis?: number;
   keepAlive?: boolean;
+  /** Shown in pg_stat_activity. */
+  application_name?: string;
 }
 
 export interface PgModule {

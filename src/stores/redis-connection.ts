@@ -17,6 +17,8 @@ export interface RedisConnectOptions {
   connectTimeoutMs?: number;
   /** Fail commands at once while disconnected instead of queueing them until the connection is back. */
   disableOfflineQueue?: boolean;
+  /** Connection name (CLIENT SETNAME), so operators can tell our connections apart in CLIENT LIST. */
+  name?: string;
 }
 
 /** Reconnect after 100 ms, 200 ms, … at most every 2 s, forever: a cache outlives Redis restarts. */
@@ -55,7 +57,12 @@ export function parseClusterUrl(spec: string): RedisClusterConfig {
 
 /** Client options for one server, with our socket defaults (connect timeout, endless reconnects). */
 export function clientOptions(url: string, options: RedisConnectOptions = {}): RedisClientOptions {
-  return { url, disableOfflineQueue: options.disableOfflineQueue ?? false, socket: { connectTimeout: options.connectTimeoutMs ?? 2_000, reconnectStrategy } };
+  return {
+    url,
+    disableOfflineQueue: options.disableOfflineQueue ?? false,
+    ...(options.name === undefined ? {} : { name: options.name }),
+    socket: { connectTimeout: options.connectTimeoutMs ?? 2_000, reconnectStrategy },
+  };
 }
 
 /** Cluster options with the same socket defaults on every node. */

@@ -37,7 +37,7 @@ class RedisLock implements DistributedLock {
 
   constructor(connection: string | RedisConnection | LockClient, options: RedisLockOptions) {
     this.#prefix = options.prefix ?? 'njkc:lock:';
-    const opts = { connectTimeoutMs: options.connectTimeoutMs ?? 2_000, disableOfflineQueue: true };
+    const opts = { connectTimeoutMs: options.connectTimeoutMs ?? 2_000, disableOfflineQueue: true, name: 'njkc-lock' };
     if (isClient(connection)) {
       this.#owned = false;
       this.#client = Promise.resolve(connection);

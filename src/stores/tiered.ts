@@ -45,6 +45,11 @@ export interface TierStats {
 
 export const DEFAULT_TIER_BYTES = 32 * 1024 * 1024;
 const ENTRY_OVERHEAD_BYTES = 96;
+
+/** An entry of the first tier: a held value and when it expires (epoch ms; `undefined`: never). */
+interface Entry extends Held {
+  readonly expires: number | undefined;
+}
 /** Past this many keys touched during reads in flight, all those reads simply skip filling. */
 const MAX_TOUCHED = 100_000;
 
@@ -65,7 +70,7 @@ export class TieredStore extends EventEmitter<TierEvents> implements Store {
   readonly bus: InvalidationBus | null;
   readonly createTable?: () => Promise<void>;
   readonly sweep?: () => Promise<number>;
-  readonly #lru: LRUCache<string, Held>;
+  readonly #lru: LRUCache<string, Entry>;
   readonly #maxBytes: number;
   readonly #maxAgeMs: number | undefined;
   #serving: boolean;
@@ -90,9 +95,11 @@ export class TieredStore extends EventEmitter<TierEvents> implements Store {
     if (!Number.isInteger(this.#maxBytes) || this.#maxBytes <= 0) throw new RangeError(`first tier "maxBytes" must be a positive whole number of bytes; got ${String(options.maxBytes)}.`);
     if (options.maxAgeMs !== undefined && !(options.maxAgeMs > 0)) throw new RangeError(`first tier "maxAgeMs" must be a positive number of milliseconds; got ${String(options.maxAgeMs)}.`);
     this.#maxAgeMs = options.maxAgeMs;
-    this.#lru = new LRUCache<string, Held>({
+    // Expiry is checked here on every read rather than given to lru-cache, whose per-entry TTL
+    // bookkeeping costs time on every hit; expired entries wait for eviction within the budget.
+    this.#lru = new LRUCache<string, Entry>({
       maxSize: this.#maxBytes,
-      sizeCalculation: (held, key) => held.bytes + 2 * key.length + ENTRY_OVERHEAD_BYTES,
+      sizeCalculation: (entry, key) => entry.bytes + 2 * key.length + ENTRY_OVERHEAD_BYTES,
       maxEntrySize: this.#maxBytes,
     });
     if (shared.createTable) this.createTable = () => shared.createTable!();
@@ -107,15 +114,14 @@ export class TieredStore extends EventEmitter<TierEvents> implements Store {
 
   /** The value this process holds for `key`, frozen (read-only); `undefined` when not held here. */
   peek(key: string): unknown {
-    if (!this.#serving) return undefined;
-    const held = this.#lru.get(key);
+    const held = this.#held(key);
     if (held === undefined) return undefined;
     this.#counts.hits += 1;
     return held.value;
   }
 
   async get(key: string): Promise<unknown> {
-    const held = this.#serving ? this.#lru.get(key) : undefined;
+    const held = this.#held(key);
     if (held !== undefined) {
       this.#counts.hits += 1;
       return copy(held.value);
@@ -135,7 +141,7 @@ export class TieredStore extends EventEmitter<TierEvents> implements Store {
     const out: unknown[] = new Array(keys.length);
     const missing: number[] = [];
     keys.forEach((key, i) => {
-      const held = this.#serving ? this.#lru.get(key) : undefined;
+      const held = this.#held(key);
       if (held === undefined) missing.push(i);
       else out[i] = copy(held.value);
     });
@@ -288,10 +294,18 @@ export class TieredStore extends EventEmitter<TierEvents> implements Store {
     this.#fill(key, hold(copy(value)), ttlMs);
   }
 
+  #held(key: string): Entry | undefined {
+    if (!this.#serving) return undefined;
+    const entry = this.#lru.get(key);
+    if (entry === undefined || entry.expires === undefined || Date.now() < entry.expires) return entry;
+    this.#lru.delete(key);
+    return undefined;
+  }
+
   #fill(key: string, held: Held | undefined, ttlMs: number | undefined): void {
     if (held === undefined) return;
     const ttl = this.#maxAgeMs === undefined ? ttlMs : Math.min(ttlMs ?? Infinity, this.#maxAgeMs);
-    this.#lru.set(key, held, ttl === undefined ? {} : { ttl: Math.max(1, Math.ceil(ttl)) });
+    this.#lru.set(key, { value: held.value, bytes: held.bytes, expires: ttl === undefined ? undefined : Date.now() + ttl });
   }
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createCache, createPostgresStore, createStore, makeKey } from '../../src/index.js';
+import { createCache, createPostgresStore, createStore, makeKey, type Store } from '../../src/index.js';
 import { POSTGRES_URL, announceSkip, uniquePrefix } from '../support/env.js';
 import { describeStoreConformance } from './conformance.js';
 
@@ -10,8 +10,8 @@ if (POSTGRES_URL === undefined) {
   });
 } else {
   const url = POSTGRES_URL;
-  describeStoreConformance('postgres', { makeStore: () => createStore(url), shared: true });
-  describeStoreConformance('postgres with a first tier', { makeStore: () => createStore(`${url}?tier=memory`), shared: true });
+  describeStoreConformance('postgres', { makeStore: () => connected(createStore(url)), shared: true });
+  describeStoreConformance('postgres with a first tier', { makeStore: () => connected(createStore(`${url}?tier=memory`)), shared: true });
 
   describe('postgres store', () => {
     it('creates its table explicitly (createcachetable), idempotently, and uses it', async () => {
@@ -24,6 +24,22 @@ if (POSTGRES_URL === undefined) {
       expect(await cache.get('k')).toBe('v');
       await dropTable(url, table);
       await cache.close();
+    });
+
+    it('njk-cache create-table creates the table on PostgreSQL', async () => {
+      const { PassThrough } = await import('node:stream');
+      const { main } = await import('../../src/cli/main.js');
+      const table = uniquePrefix('cli').replace(/\W/g, '_');
+      const stdout = new PassThrough();
+      const stderr = new PassThrough();
+      let out = '';
+      stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      const code = await main(['create-table', '--store', `${url}?table=${table}`], { stdout, stderr, env: {}, cwd: process.cwd() });
+      expect(out).toMatch(/is ready/);
+      expect(code).toBe(0);
+      expect(await tableExists(url, table)).toBe(true);
+      await dropTable(url, table);
     });
 
     it('recreates a table that disappeared while it was running', async () => {
@@ -85,6 +101,15 @@ if (POSTGRES_URL === undefined) {
   });
 }
 
+async function tableExists(url: string, table: string): Promise<boolean> {
+  const { loadPg } = await import('../../src/stores/pg.js');
+  const client = new (loadPg().Client)({ connectionString: url });
+  await client.connect();
+  const { rows } = await client.query('SELECT to_regclass($1) AS found', [`public.${table}`]);
+  await client.end();
+  return rows[0]?.found !== null;
+}
+
 async function dropTable(url: string, table: string): Promise<void> {
   const { loadPg } = await import('../../src/stores/pg.js');
   const { Client } = loadPg();
@@ -92,4 +117,10 @@ async function dropTable(url: string, table: string): Promise<void> {
   await client.connect();
   await client.query(`DROP TABLE IF EXISTS ${table}`);
   await client.end();
+}
+
+/** The store, connected: the suite's timings then measure operations, not connecting (loading a driver, discovering a cluster). */
+async function connected(store: Store): Promise<Store> {
+  await store.connect?.();
+  return store;
 }

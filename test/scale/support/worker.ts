@@ -61,7 +61,9 @@ const loadPost = async () => {
 };
 const slowRender = async () => {
   renders += 1;
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  // Long enough that, even on a loaded machine, every process has looked the key up before the
+  // first render is stored (see the report on the lock's look-up gap).
+  await new Promise((resolve) => setTimeout(resolve, 300));
   return `rendered by ${process.pid}`;
 };
 
@@ -69,7 +71,7 @@ type Command =
   | { id: number; op: 'render'; template?: 'post' | 'page' }
   | { id: number; op: 'loop'; ms: number }
   | { id: number; op: 'invalidate' }
-  | { id: number; op: 'cold'; run: string; concurrency: number }
+  | { id: number; op: 'cold'; run: string; concurrency: number; startAt?: number }
   | { id: number; op: 'stats' }
   | { id: number; op: 'exit' };
 
@@ -99,6 +101,9 @@ async function handle(command: Command): Promise<unknown> {
       return { started, finished: now() };
     }
     case 'cold': {
+      // Start at an agreed instant, so requests to different processes are concurrent however
+      // late each process got the command.
+      if (command.startAt !== undefined) await new Promise((resolve) => setTimeout(resolve, Math.max(0, command.startAt! - now())));
       const before = renders;
       const htmls = await Promise.all(Array.from({ length: command.concurrency }, () => render(env, 'cold', { run: command.run, slowRender })));
       return { renders: renders - before, distinct: [...new Set(htmls)] };
