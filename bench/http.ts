@@ -24,6 +24,8 @@ const CONNECTIONS = 50;
 interface Burst extends LoadResult {
   /** Times the page handler ran during the burst (0 when every request was a cache hit). */
   renders: number;
+  /** Server CPU time (user + system) per request, µs: what a request costs the server, however busy the machine. */
+  cpuUsPerRequest: number;
 }
 
 interface Server {
@@ -51,8 +53,8 @@ async function startServer(variant: Variant): Promise<Server> {
   return { variant, child, url };
 }
 
-async function renders(server: Server): Promise<number> {
-  return (JSON.parse((await getText(`${server.url}__bench/renders`)).body) as { renders: number }).renders;
+async function counters(server: Server): Promise<{ renders: number; cpuUs: number }> {
+  return JSON.parse((await getText(`${server.url}__bench/renders`)).body) as { renders: number; cpuUs: number };
 }
 
 export async function runHttp(context: BenchContext): Promise<GroupResult> {
@@ -69,9 +71,10 @@ export async function runHttp(context: BenchContext): Promise<GroupResult> {
     for (const variant of variants) servers.push(await startServer(variant));
     load = await startChild<{ pid: number }>(LOAD, [], { timeoutMs: 60_000 });
     const burst = async (server: Server, duration: number): Promise<Burst> => {
-      const before = await renders(server);
+      const before = await counters(server);
       const result = await (load as RunningChild<{ pid: number }>).request<LoadResult>({ url: server.url, connections: CONNECTIONS, seconds: duration } satisfies LoadRequest);
-      return { ...result, renders: (await renders(server)) - before };
+      const after = await counters(server);
+      return { ...result, renders: after.renders - before.renders, cpuUsPerRequest: (after.cpuUs - before.cpuUs) / Math.max(1, result.requests) };
     };
     for (const server of servers) await burst(server, warmup); // JIT, connection pools, caches
 
@@ -85,7 +88,14 @@ export async function runHttp(context: BenchContext): Promise<GroupResult> {
 
     const med = (variant: Variant, pick: (b: Burst) => number) => median(perRound.map((r) => pick(r[variant])));
     const ratios = (top: Variant, bottom: Variant) => summary(perRound.map((r) => r[top].rps / r[bottom].rps));
-    const figure = (variant: Variant) => ({ value: med(variant, (b) => b.rps), unit: 'req/s', secondary: { label: 'p99', value: med(variant, (b) => b.p99Ms), unit: 'ms' } });
+    const figure = (variant: Variant) => ({
+      value: med(variant, (b) => b.rps),
+      unit: 'req/s',
+      secondary: [
+        { label: 'p99', value: med(variant, (b) => b.p99Ms), unit: 'ms' },
+        { label: 'CPU', value: med(variant, (b) => b.cpuUsPerRequest), unit: 'µs/req' },
+      ],
+    });
     const health = (variant: Variant) => {
       const failures = perRound.reduce((n, r) => n + r[variant].errors + r[variant].non2xx, 0);
       const handled = perRound.reduce((n, r) => n + r[variant].renders, 0);
@@ -118,6 +128,25 @@ export async function runHttp(context: BenchContext): Promise<GroupResult> {
       compare('http.cache-page.express', 'Cached page: cachePage on Express, against Express', 'ours-express', 'express', 'Express limit', undefined, '; the Express limit is res.send() of the string (ETag computed each time, Express defaults)');
     }
     compare('http.apicache.node', 'Cached page: apicache on Express, against node:http', 'apicache-express', 'node', 'node:http limit', undefined, hasPageCache ? '' : method);
+    // What a request costs the server, whatever else the two cores are doing: the load generator
+    // can saturate before a cheap server does, which squeezes the req/s ratios towards 1.
+    const cpu = (id: string, label: string, top: Variant, bottom: Variant, baseline: string) => {
+      const { median: r, range } = summary(perRound.map((round) => round[top].cpuUsPerRequest / round[bottom].cpuUsPerRequest));
+      rows.push({
+        id,
+        label,
+        value: med(top, (b) => b.cpuUsPerRequest),
+        unit: 'µs/req',
+        baseline: { label: baseline, value: med(bottom, (b) => b.cpuUsPerRequest), unit: 'µs/req' },
+        ratio: r,
+        ratioMeaning: 'server CPU ÷ baseline',
+        ratioRange: range,
+      });
+    };
+    if (hasPageCache) {
+      cpu('http.cpu.node', 'Server CPU per request: cachePage on node:http', 'ours-node', 'node', 'node:http limit');
+      cpu('http.cpu.vs-apicache', 'Server CPU per request: cachePage on Express', 'ours-express', 'apicache-express', 'apicache on Express');
+    }
     return { group: 'http', rows, skipped, detail: { connections: CONNECTIONS, seconds, rounds, perRound } };
   } finally {
     await load?.stop();

@@ -7,6 +7,7 @@ export function formatValue(value: number, unit: string): string {
   if (unit === 'req/s') return `${Math.round(value).toLocaleString('en-US')} req/s`;
   if (unit === 'B') return value >= 1024 * 1024 ? `${(value / 1024 / 1024).toFixed(1)} MiB` : `${Math.round(value).toLocaleString('en-US')} B`;
   if (unit === 'MiB') return `${value.toFixed(1)} MiB`;
+  if (unit === 'µs/req') return `${Math.round(value)} µs/req`;
   return `${Number.isInteger(value) ? value : value.toFixed(2)} ${unit}`;
 }
 
@@ -20,8 +21,8 @@ function ratioDetail(row: Row): string {
   return parts.length > 0 ? ` (${parts.join('; ')})` : '';
 }
 
-const withSecondary = (value: number, unit: string, secondary: Figure | undefined) =>
-  `${formatValue(value, unit)}${secondary ? `, ${secondary.label} ${formatValue(secondary.value, secondary.unit)}` : ''}`;
+const withSecondary = (value: number, unit: string, secondary: Figure[] | undefined) =>
+  [formatValue(value, unit), ...(secondary ?? []).map((figure) => `${figure.label} ${formatValue(figure.value, figure.unit)}`)].join(', ');
 
 const met = (row: Row) => (row.met === undefined ? '' : row.met ? 'yes' : 'NO');
 

@@ -6,10 +6,10 @@ export interface Row {
   /** What was measured for the subject of the row. */
   value: number;
   unit: string;
-  /** A second figure shown next to the value (e.g. p99 latency next to requests per second). */
-  secondary?: Figure;
+  /** More figures shown next to the value (e.g. p99 latency next to requests per second). */
+  secondary?: Figure[];
   /** The baseline measured in the same run, when the row is a comparison. */
-  baseline?: { label: string; value: number; unit: string; secondary?: Figure };
+  baseline?: { label: string; value: number; unit: string; secondary?: Figure[] };
   /** Subject against baseline, oriented as `ratioMeaning` says. */
   ratio?: number;
   ratioMeaning?: string;

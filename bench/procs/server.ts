@@ -12,7 +12,7 @@
  * The page handler renders the bench page (fragments on the same memory-store cache) for one
  * anonymous view: whole-page caching serves the same bytes to everyone. `GET /__bench/renders`
  * (outside any cache) says how often the handler ran, so the bench can check the load was served
- * from the cache.
+ * from the cache, and how much CPU time the process has used (user + system, µs).
  */
 import http, { type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -40,7 +40,8 @@ async function main(): Promise<void> {
   };
   const counted = (res: ServerResponse) => {
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ renders }));
+    const cpu = process.cpuUsage();
+    res.end(JSON.stringify({ renders, cpuUs: cpu.user + cpu.system }));
   };
   const send = (res: ServerResponse, body: string) => {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(body) });
