@@ -40,6 +40,21 @@ describe.runIf(hasRedisCluster)('redis cluster', () => {
       await cache.close();
     });
 
+    it('docs/scaling.md cluster example: a first tier and the lock over a cluster', async () => {
+      process.env.REDIS_CLUSTER_NODES = cluster.ports.map((port) => `127.0.0.1:${port}`).join(',');
+      // #region cluster
+      const nodes = process.env.REDIS_CLUSTER_NODES ?? '10.0.0.5:7000,10.0.0.6:7000,10.0.0.7:7000';
+      const lock = createRedisLock(`redis+cluster://${nodes}`);
+      const cache = createCache({ store: `redis+cluster://${nodes}?tier=memory`, lock }); // any reachable node is enough to start
+      // #endregion
+      await cache.connect();
+      expect((await cache.fetch('docs', () => 'v', { tags: ['a', 'b', 'c'] })).status).toBe('miss');
+      expect((await cache.fetch('docs', () => 'w', { tags: ['a', 'b', 'c'] })).value).toBe('v');
+      await cache.clear();
+      await cache.close();
+      await lock.close();
+    });
+
     it('rejects a malformed cluster URL with the form it accepts', () => {
       expect(() => createStore('redis+cluster://')).toThrow(/redis\+cluster:\/\/\[user:password@\]host:port/);
       expect(() => createStore('redis+cluster://127.0.0.1')).toThrow(/not host:port/);
