@@ -84,6 +84,7 @@ export class Cache extends EventEmitter<CacheEvents> {
       clock: o.clock,
       lock: o.lock,
       emit: (event, payload) => this.emit(event, payload),
+      emitCoalesced: (payload) => this.emit('coalesced', payload),
       report: (error, operation) => this.#report(error, operation),
     });
     // Load the driver and connect in the background, so the first request does not pay for it

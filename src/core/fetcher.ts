@@ -6,7 +6,7 @@ import type { GuardedStore } from './guarded-store.js';
 import type { LockOptions } from './options.js';
 import type { StatsRecorder } from './stats.js';
 import { TagTokens, sameTags, tagsCurrent, type Tokens } from './tag-tokens.js';
-import type { FetchOptions, FetchResult, LookupEvent, Producer } from './types.js';
+import type { FetchOptions, FetchResult, FetchStatus, LookupEvent, Producer } from './types.js';
 
 export interface FetcherOptions {
   io: GuardedStore;
@@ -17,6 +17,7 @@ export interface FetcherOptions {
   clock: Clock;
   lock: LockOptions | undefined;
   emit: (event: 'hit' | 'miss' | 'stale', payload: LookupEvent) => void;
+  emitCoalesced: (payload: LookupEvent & { status: FetchStatus }) => void;
   report: (error: unknown, operation: string) => void;
 }
 
@@ -39,7 +40,11 @@ export class Fetcher {
     const running = flights.running(key);
     if (running !== undefined) {
       stats.count('coalesced');
-      return running.promise.then((result) => ({ ...result, coalesced: true })) as Promise<FetchResult<T>>;
+      // Registered here, so the event fires in this caller's async context (per-request tracing).
+      return running.promise.then((result) => {
+        this.#o.emitCoalesced({ key, label: options.label, status: result.status });
+        return { ...result, coalesced: true };
+      }) as Promise<FetchResult<T>>;
     }
     const flight = flights.start(key, options.tags ?? [], (f) => this.#lookupOrProduce(key, producer, options, f));
     return flight.promise as Promise<FetchResult<T>>;

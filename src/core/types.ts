@@ -54,6 +54,8 @@ export interface CacheEvents {
   hit: [LookupEvent];
   miss: [LookupEvent];
   stale: [LookupEvent];
+  /** A caller joined a lookup or render another caller had started, and got its result. */
+  coalesced: [LookupEvent & { status: FetchStatus }];
   invalidate: [InvalidateEvent];
   /** Store failures (always failed open) and failed background refreshes. Emitted only when someone listens. */
   error: [CacheErrorEvent];

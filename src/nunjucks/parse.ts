@@ -94,7 +94,17 @@ export function parseCacheTag(ext: object, tagName: string, parser: NjkParser, n
   if (nameTok.type !== lexer.TOKEN_SYMBOL && nameTok.type !== lexer.TOKEN_STRING) {
     fail(`the fragment name must be a bare word or a quoted string, got "${nameTok.value}"; ${usage}.`, nameTok);
   }
-  const name = nameTok.value;
+  // Django splits the tag on spaces, so `post-body` is one name: glue the tokens the lexer split it
+  // into (`post`, `-`, `body`) while they touch.
+  let name = nameTok.value;
+  if (nameTok.type === lexer.TOKEN_SYMBOL) {
+    let end = nameTok.colno + nameTok.value.length;
+    for (let next = parser.peekToken(); next !== null && next.lineno === nameTok.lineno && next.colno === end && /^[\w.-]+$/.test(next.value); next = parser.peekToken()) {
+      parser.nextToken();
+      name += next.value;
+      end += next.value.length;
+    }
+  }
 
   const varyOn = new nodes.Array(lineno, colno);
   const options = new nodes.Dict(lineno, colno);

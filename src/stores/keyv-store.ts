@@ -7,6 +7,8 @@ export interface KeyvStoreOptions {
   connect: () => Promise<Keyv>;
   /** Synchronous look-up in an in-process backend (see `Store.peek`). */
   peek?: (key: string) => unknown;
+  /** How to disconnect, when Keyv's own `disconnect()` is not enough. */
+  disconnect?: (keyv: Keyv) => Promise<void>;
   /** Extra clean-up after Keyv disconnects (timers, file handles). */
   onClose?: () => Promise<void> | void;
   usage?: (keyv: Keyv) => Promise<StoreUsage>;
@@ -89,7 +91,7 @@ export class KeyvStore implements Store {
     this.#keyv = undefined;
     if (pending) {
       const keyv = await pending.catch(() => undefined);
-      await keyv?.disconnect().catch(() => {});
+      if (keyv !== undefined) await (this.#options.disconnect ?? ((k: Keyv) => k.disconnect()))(keyv).catch(() => {});
     }
     await this.#options.onClose?.();
   }

@@ -46,5 +46,16 @@ export function createRedisStore(options: RedisStoreOptions): Store {
       keyv.throwOnErrors = true;
       return keyv;
     },
+    // A graceful QUIT waits for queued commands, which never finish while Redis is unreachable
+    // (and does nothing while the first connection is still being attempted): close the socket
+    // and stop reconnecting instead. Cached data needs no goodbye.
+    disconnect: async (keyv) => {
+      const client = (keyv.store as { client: { destroy(): unknown } }).client;
+      try {
+        await client.destroy();
+      } catch {
+        // already closed
+      }
+    },
   });
 }

@@ -70,6 +70,16 @@ describe('the cache tag', () => {
       expect(await cache.get(fragmentKey('side bar'))).toBe('Q');
     });
 
+    it('takes a hyphenated or dotted name whole, as Django splits on spaces', async () => {
+      const cache = newCache();
+      const env = envWith({ t: '<% cache 60 post-body id %>A<% endcache %><% cache 60 post.v2 %>B<% endcache %><% cache 60 side - 1 %>C<% endcache %>' }, cache);
+      expect(await render(env, 't', { id: 7 })).toBe('ABC');
+      expect(await cache.get(fragmentKey('post-body', [7]))).toBe('A');
+      expect(await cache.get(fragmentKey('post.v2'))).toBe('B');
+      // with spaces, "- 1" is a vary-on expression, not part of the name
+      expect(await cache.get(fragmentKey('side', [-1]))).toBe('C');
+    });
+
     it('keeps one entry per vary-on value, and never confuses 1 with "1"', async () => {
       const cache = newCache();
       const env = envWith({ card: '<% cache 60 card id %>{{ label }}<% endcache %>' }, cache);

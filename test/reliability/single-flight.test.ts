@@ -19,8 +19,13 @@ describe('single-flight', () => {
       await sleep(20);
       return `body ${bodies}`;
     };
+    let joined = 0;
+    cache.on('coalesced', (event) => {
+      if (event.label === 'cold' && event.status === 'miss') joined += 1;
+    });
     const pages = await Promise.all(Array.from({ length: 1000 }, () => render(env, 't', { load })));
     expect(bodies).toBe(1);
+    expect(joined).toBe(999);
     expect(new Set(pages)).toEqual(new Set(['body 1']));
     expect(cache.stats().coalesced).toBe(999);
     // one lookup and one write for the whole crowd
