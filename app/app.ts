@@ -68,6 +68,8 @@ export async function createApp(options: DemoOptions = {}): Promise<Demo> {
   cache.on('hit', () => tracker.recordLookup('hit'));
   cache.on('miss', () => tracker.recordLookup('miss'));
   cache.on('stale', () => tracker.recordLookup('stale'));
+  // A request that joined another's render was served without rendering: a hit for this request.
+  cache.on('coalesced', ({ status }) => tracker.recordLookup(status === 'stale' ? 'stale' : 'hit'));
   let lastWarning = 0;
   cache.on('error', ({ error, operation }) => {
     // The cache fails open (pages render uncached); say so, but not on every request.
