@@ -70,7 +70,12 @@ export function clusterOptions(cluster: RedisClusterConfig, options: RedisConnec
   const defaults = cluster.defaults ?? {};
   return {
     rootNodes: cluster.rootNodes.map((node) => ({ url: node.url })),
-    defaults: { ...defaults, socket: { connectTimeout: options.connectTimeoutMs ?? 2_000, reconnectStrategy, ...defaults.socket } } as RedisClusterOptions['defaults'],
+    defaults: {
+      ...defaults,
+      ...(options.disableOfflineQueue === undefined ? {} : { disableOfflineQueue: options.disableOfflineQueue }),
+      ...(options.name === undefined ? {} : { name: options.name }),
+      socket: { connectTimeout: options.connectTimeoutMs ?? 2_000, reconnectStrategy, ...defaults.socket },
+    } as RedisClusterOptions['defaults'],
   };
 }
 

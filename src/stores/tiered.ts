@@ -191,9 +191,12 @@ export class TieredStore extends EventEmitter<TierEvents> implements Store {
     this.#inFlight += 1;
     try {
       await this.shared.clear();
+    } catch (error) {
+      await this.bus?.publish('clear').catch(() => {});
+      throw error;
+    } finally {
       // Reads that overlapped the clear may carry old values: they must not fill.
       this.#dropAll();
-    } finally {
       this.#end();
     }
     await this.bus?.publish('clear');
@@ -233,6 +236,12 @@ export class TieredStore extends EventEmitter<TierEvents> implements Store {
       const mine = new Set(keys.filter((key) => this.#touched.get(key) === first && this.#clearedAt < first));
       this.#touch(keys);
       if (fill !== undefined && this.#serving) fill((key) => mine.has(key));
+    } catch (error) {
+      this.#touch(keys);
+      // A failed write may still have landed (a timeout, a lost reply): tell the others anyway;
+      // dropping a key is harmless. The write's own error is the one to report.
+      await this.bus?.publish({ keys }).catch(() => {});
+      throw error;
     } finally {
       this.#end();
     }

@@ -265,6 +265,17 @@ describe('first tiers in several processes', () => {
     expect(b.peek('k')).toBeUndefined();
   });
 
+  it('a write that fails is still announced: it may have landed', async () => {
+    const inner = createMemoryStore();
+    const flaky: Store = { ...inner, kind: 'flaky', setMany: async (entries) => (await inner.setMany(entries), Promise.reject(new Error('reply lost'))), get: (k) => inner.get(k), getMany: (ks) => inner.getMany(ks), set: (k, v, t) => inner.set(k, v, t), delete: (k) => inner.delete(k), deleteMany: (ks) => inner.deleteMany(ks), clear: () => inner.clear(), close: () => inner.close() };
+    const { a, b } = twoProcesses(flaky);
+    await inner.set('k', 'old', undefined);
+    expect(await b.get('k')).toBe('old');
+    await expect(a.set('k', 'new', undefined)).rejects.toThrow(/reply lost/);
+    expect(b.peek('k')).toBeUndefined();
+    expect(await b.get('k')).toBe('new');
+  });
+
   it('a failed publish fails the write (the value is stored; the bus sends it again later)', async () => {
     const { a, b, busA } = twoProcesses();
     busA.failPublish = true;
