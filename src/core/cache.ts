@@ -87,6 +87,8 @@ export class Cache extends EventEmitter<CacheEvents> {
       emitCoalesced: (payload) => this.emit('coalesced', payload),
       report: (error, operation) => this.#report(error, operation),
     });
+    // Another process's invalidation cancels the store of our renders of those keys, as ours do.
+    this.store.subscribe?.((change) => (change === 'clear' ? this.#flights.detachAll() : this.#flights.detachKeys(change)));
     // Load the driver and connect in the background, so the first request does not pay for it
     // (and does not run into the operation timeout). Failures surface as ordinary store errors.
     this.#connected = this.store.connect === undefined ? Promise.resolve() : this.store.connect();

@@ -23,6 +23,8 @@ export interface FetcherOptions {
 
 type Found = { envelope: Envelope; tokens: Tokens };
 
+const LOCK_FAILED = Symbol('lock failed');
+
 /**
  * The engine under fragments, views, pages and `getOrSet`: one flight per key (callers join it),
  * lookup of the entry and its tags' tokens in one store call, stale-while-revalidate, the optional
@@ -88,9 +90,14 @@ export class Fetcher {
     const lock = this.#o.lock;
     if (lock === undefined) return this.#produceAndStore(key, producer, options, flight, tokens);
 
-    const token = await this.#o.io.call('lock', () => lock.lock.acquire(key, lock.ttlMs), null);
+    const token = await this.#o.io.call('lock', () => lock.lock.acquire(key, lock.ttlMs), LOCK_FAILED);
+    // The lock's backend failed: render now rather than wait for a holder that may not exist.
+    if (token === LOCK_FAILED) return this.#produceAndStore(key, producer, options, flight, tokens);
     if (token !== null) {
       try {
+        // The previous holder may have stored its result between our miss and our acquire.
+        const again = await this.#lookup(key, options);
+        if (again?.envelope !== undefined) return this.#served(key, { envelope: again.envelope, tokens: again.tokens }, producer, options, true);
         return await this.#produceAndStore(key, producer, options, flight, tokens);
       } finally {
         await this.#o.io.call('unlock', () => lock.lock.release(key, token), undefined);

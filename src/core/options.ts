@@ -31,7 +31,8 @@ export interface CacheOptions {
   clock?: Clock;
   /**
    * Distributed single-flight: with a lock shared by all processes (e.g. `createRedisLock`), a cold
-   * key is rendered by one process while the others wait for its result.
+   * key is rendered by one process while the others wait for its result. You own the lock:
+   * `cache.close()` does not close it.
    */
   lock?: DistributedLock;
   /** How long a lock holder may render before its lock expires by itself, ms. Default 10 000. */
@@ -63,12 +64,19 @@ export interface ResolvedOptions {
   lock: LockOptions | undefined;
 }
 
+const MAX_PREFIX_LENGTH = 100;
+
 /** Defaults, and early errors that say what is allowed (programmer errors fail in the constructor). */
 export function resolveOptions(options: CacheOptions): ResolvedOptions {
   const defaultTtl = options.defaultTtl === undefined ? 300 : options.defaultTtl;
   resolveTtl(defaultTtl, null); // throws on a TTL that is not a number or null
+  const keyPrefix = options.keyPrefix ?? '';
+  // Hashed keys keep the prefix readable; SQL stores cap keys at 255 characters.
+  if (typeof keyPrefix !== 'string' || keyPrefix.length > MAX_PREFIX_LENGTH) {
+    throw new CacheError('ERR_CACHE_OPTIONS', `Cache option "keyPrefix" must be a string of at most ${MAX_PREFIX_LENGTH} characters; got ${describe(keyPrefix)}.`);
+  }
   return {
-    keyPrefix: options.keyPrefix ?? '',
+    keyPrefix,
     version: checkInt(options.version ?? 1, 'version'),
     defaultTtl,
     keyFunction: options.keyFunction ?? defaultKeyFunction,

@@ -38,12 +38,20 @@ export class KeyvStore implements Store {
   }
 
   keyv(): Promise<Keyv> {
-    this.#keyv ??= this.#options.connect().then((keyv) => {
-      // Errors must reach the caller (which fails open), not vanish into Keyv's event emitter.
-      keyv.throwOnErrors = true;
-      keyv.on('error', () => {});
-      return keyv;
-    });
+    this.#keyv ??= this.#options.connect().then(
+      (keyv) => {
+        // Errors must reach the caller (which fails open), not vanish into Keyv's event emitter.
+        keyv.throwOnErrors = true;
+        keyv.on('error', () => {});
+        return keyv;
+      },
+      (error: unknown) => {
+        // Forget a failed connection (a driver that failed to load, a refused connect), so the
+        // next call tries again.
+        this.#keyv = undefined;
+        throw error;
+      },
+    );
     return this.#keyv;
   }
 

@@ -217,6 +217,11 @@ export class TieredStore extends EventEmitter<TierEvents> implements Store {
   }
 
   /** The first tier's size and counters. */
+  /** Other processes' invalidations, as stored keys or "clear" (see `Store.subscribe`). */
+  subscribe(listener: (change: readonly string[] | 'clear') => void): void {
+    this.on('invalidate', (message) => listener(message === 'clear' ? 'clear' : message.keys));
+  }
+
   tierStats(): TierStats {
     return { live: this.#serving, entries: this.#lru.size, bytes: this.#lru.calculatedSize, maxBytes: this.#maxBytes, ...this.#counts };
   }

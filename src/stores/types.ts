@@ -47,6 +47,12 @@ export interface Store {
    * `get` would return it; `undefined` when it is not held here. Lets a warm hit skip the event loop.
    */
   peek?(key: string): unknown;
+  /**
+   * Changes other processes made to this store, as they arrive (stored keys, or "clear"), for
+   * stores that learn of them (a first tier on an invalidation bus). The cache uses them to stop
+   * its in-flight renders of those keys from storing older results.
+   */
+  subscribe?(listener: (change: readonly string[] | 'clear') => void): void;
   /** Entries and bytes, where the backend can tell. */
   usage?(): Promise<StoreUsage>;
   /** Create the backing table now (SQL stores) — Django's `createcachetable`. Idempotent. */

@@ -71,3 +71,23 @@ describe('race-free invalidation', () => {
     expect(stale).toBe(0);
   });
 });
+
+describe('invalidations from other processes', () => {
+  it('stop an in-flight render of the key from storing its older result', async () => {
+    // A store that hears of other processes' changes (as a first tier on a bus does).
+    const { createMemoryStore } = await import('../../src/index.js');
+    const inner = createMemoryStore();
+    let remote: ((change: readonly string[] | 'clear') => void) | undefined;
+    const store = { ...inner, kind: 'memory+bus', getMany: inner.getMany.bind(inner), get: inner.get.bind(inner), set: inner.set.bind(inner), setMany: inner.setMany.bind(inner), delete: inner.delete.bind(inner), deleteMany: inner.deleteMany.bind(inner), clear: inner.clear.bind(inner), close: inner.close.bind(inner), subscribe: (listener: typeof remote) => (remote = listener) };
+    cache = createCache({ store });
+    for (const change of [[cache.makeKey('k')], 'clear'] as const) {
+      let release!: () => void;
+      const rendering = cache.getOrSet('k', () => new Promise<string>((resolve) => (release = () => resolve('old'))));
+      await sleep(5);
+      remote?.(change); // another process invalidated k (or cleared) while we were rendering
+      release();
+      expect(await rendering).toBe('old'); // our caller still gets its answer…
+      expect(await cache.has('k')).toBe(false); // …but it was not stored
+    }
+  });
+});
