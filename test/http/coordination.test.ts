@@ -36,7 +36,8 @@ describe.each(FRAMEWORKS)('page coordination on %s', (framework) => {
       const calls = counter();
       const server = await page(async (_req, res) => {
         calls.n += 1;
-        await tick(80);
+        // long enough that all ten requests arrive while it runs, even on a loaded machine
+        await tick(400);
         res.end(`<p>render ${calls.n}</p>`);
       });
       const replies = await Promise.all(Array.from({ length: 10 }, () => server.get('/page')));
@@ -49,7 +50,7 @@ describe.each(FRAMEWORKS)('page coordination on %s', (framework) => {
       const calls = counter();
       const server = await page(async (_req, res) => {
         const n = (calls.n += 1);
-        await tick(50);
+        await tick(300);
         res.setHeader('Set-Cookie', `visitor=${n}`);
         res.end(`<p>visitor ${n}</p>`);
       });
@@ -63,7 +64,7 @@ describe.each(FRAMEWORKS)('page coordination on %s', (framework) => {
       const calls = counter();
       const server = await page(async (req, res) => {
         calls.n += 1;
-        await tick(50);
+        await tick(300);
         res.setHeader('Vary', 'Cookie');
         res.end(`page of ${req.headers.cookie}`);
       });
@@ -90,7 +91,7 @@ describe.each(FRAMEWORKS)('page coordination on %s', (framework) => {
         res.end(`<p>${n}</p>`);
       }, { waitMs: 100 });
       const first = server.get('/page');
-      await tick(20);
+      await until(() => calls.n === 1); // the first request is rendering (and stuck)
       const started = Date.now();
       const second = await server.get('/page');
       expect(second.body).toBe('<p>2</p>');
@@ -258,16 +259,19 @@ describe.each(FRAMEWORKS)('page coordination on %s', (framework) => {
     it('stops a render under way from storing the page it invalidated', async () => {
       const cache = createCache();
       const calls = counter();
+      let release: () => void = () => {};
       const server = await page(async (_req, res) => {
-        calls.n += 1;
-        await tick(30);
-        res.end(`<p>${calls.n}</p>`);
+        const n = (calls.n += 1);
+        if (n === 2) await new Promise<void>((resolve) => (release = resolve));
+        res.end(`<p>${n}</p>`);
       }, {}, cache);
+      cleanup.push(async () => release());
       await server.get('/page'); // learn the header list
       await invalidatePage(cache, 'http://site.test/page');
       const rendering = server.get('/page');
-      await tick(10);
+      await until(() => calls.n === 2); // the render is under way
       await invalidatePage(cache, 'http://site.test/page');
+      release();
       await rendering;
       expect((await server.get('/page')).headers['x-cache']).toBe('MISS');
     });
