@@ -1,4 +1,4 @@
-import { Backlog, Readiness, checkMs, decode, encode, newOrigin, withTimeout, type BusListener, type Invalidation, type InvalidationBus } from './bus.js';
+import { Backlog, Readiness, checkMs, decode, newOrigin, withTimeout, type BusListener, type Invalidation, type InvalidationBus } from './bus.js';
 import { loadPg, quoteIdent, type PgClient, type PgPool } from './pg.js';
 
 export interface PostgresBusOptions {
@@ -71,17 +71,10 @@ class PostgresBus implements InvalidationBus {
   }
 
   async publish(message: Invalidation): Promise<void> {
-    const held = this.#backlog.take();
-    try {
+    await this.#backlog.send(this.#origin, message, MAX_PAYLOAD_BYTES, (text) => {
       this.#pool ??= this.#newPool();
-      const pool = this.#pool;
-      const texts = [...(held === undefined ? [] : encode(this.#origin, held, MAX_PAYLOAD_BYTES)), ...encode(this.#origin, message, MAX_PAYLOAD_BYTES)];
-      await Promise.all(texts.map((text) => pool.query('SELECT pg_notify($1, $2)', [this.#channel, text])));
-    } catch (error) {
-      if (held !== undefined) this.#backlog.add(held);
-      this.#backlog.add(message);
-      throw error;
-    }
+      return this.#pool.query('SELECT pg_notify($1, $2)', [this.#channel, text]);
+    });
   }
 
   async close(): Promise<void> {

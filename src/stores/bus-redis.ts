@@ -1,5 +1,5 @@
 import type { RedisClientType } from '@keyv/redis';
-import { Backlog, Readiness, checkMs, decode, encode, newOrigin, withTimeout, type BusListener, type Invalidation, type InvalidationBus } from './bus.js';
+import { Backlog, Readiness, checkMs, decode, newOrigin, withTimeout, type BusListener, type Invalidation, type InvalidationBus } from './bus.js';
 import { openClient, type RedisConnection } from './redis-connection.js';
 
 export interface RedisBusOptions {
@@ -73,17 +73,7 @@ class RedisBus implements InvalidationBus {
   }
 
   async publish(message: Invalidation): Promise<void> {
-    // Anything held back from earlier failures goes along (order does not matter, promptness does).
-    const held = this.#backlog.take();
-    try {
-      const publisher = await this.#openPublisher();
-      const texts = [...(held === undefined ? [] : encode(this.#origin, held, MAX_MESSAGE_BYTES)), ...encode(this.#origin, message, MAX_MESSAGE_BYTES)];
-      await Promise.all(texts.map((text) => publisher.publish(this.#channel, text)));
-    } catch (error) {
-      if (held !== undefined) this.#backlog.add(held);
-      this.#backlog.add(message);
-      throw error;
-    }
+    await this.#backlog.send(this.#origin, message, MAX_MESSAGE_BYTES, async (text) => (await this.#openPublisher()).publish(this.#channel, text));
   }
 
   async close(): Promise<void> {

@@ -113,6 +113,22 @@ export class Backlog {
     if (this.#keys.size > this.maxKeys) this.add('clear');
   }
 
+  /**
+   * Send `message`, and everything held back from earlier failures with it (order does not
+   * matter, promptness does), as texts of at most `maxBytes`; on failure hold all of it again.
+   */
+  async send(origin: string, message: Invalidation, maxBytes: number, sendText: (text: string) => Promise<unknown>): Promise<void> {
+    const held = this.take();
+    try {
+      const texts = [...(held === undefined ? [] : encode(origin, held, maxBytes)), ...encode(origin, message, maxBytes)];
+      await Promise.all(texts.map(sendText));
+    } catch (error) {
+      if (held !== undefined) this.add(held);
+      this.add(message);
+      throw error;
+    }
+  }
+
   /** Everything held, emptied. */
   take(): Invalidation | undefined {
     if (this.empty) return undefined;

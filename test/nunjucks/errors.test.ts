@@ -1,18 +1,11 @@
 import nunjucks from 'nunjucks';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createCache, createEnvironment, installCache, render } from '../../src/index.js';
+import { MapLoader } from '../support/stores.js';
 
 const cache = createCache();
 afterAll(() => cache.close());
 
-class MapLoader {
-  constructor(readonly templates: Record<string, string>) {}
-  getSource(name: string) {
-    const src = this.templates[name];
-    if (src === undefined) throw new Error(`template not found: ${name}`);
-    return { src, path: name, noCache: true };
-  }
-}
 const envFor = (src: string) => createEnvironment(new MapLoader({ 'page.njk': src }) as unknown as nunjucks.ILoader, { cache });
 const renderPage = (src: string, context: object = {}) => render(envFor(src), 'page.njk', context);
 

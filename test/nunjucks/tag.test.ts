@@ -1,6 +1,7 @@
 import nunjucks from 'nunjucks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock, createCache, createEnvironment, fragmentKey, installCache, render, renderString, type Cache } from '../../src/index.js';
+import { MapLoader } from '../support/stores.js';
 
 const caches: Cache[] = [];
 function newCache(clock?: ManualClock): Cache {
@@ -16,16 +17,6 @@ function envWith(templates: Record<string, string>, cache: Cache) {
   return createEnvironment(new MapLoader(templates) as unknown as nunjucks.ILoader, { cache });
 }
 
-/** An in-memory loader whose templates can be edited between renders. */
-class MapLoader {
-  constructor(readonly templates: Record<string, string>) {}
-  noCache = true;
-  getSource(name: string) {
-    const src = this.templates[name];
-    if (src === undefined) throw new Error(`template not found: ${name}`);
-    return { src, path: name, noCache: true };
-  }
-}
 
 function counter() {
   const calls = { n: 0 };

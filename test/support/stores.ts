@@ -55,6 +55,8 @@ export function faultyStore(): { store: Store; mode: { now: 'ok' | 'hang' | 'thr
 /** A string-keyed template loader whose templates can be edited between renders. */
 export class MapLoader {
   constructor(readonly templates: Record<string, string>) {}
+  /** Templates may change between renders: Nunjucks and the tag's digests must not memoise them. */
+  readonly noCache = true;
   getSource(name: string): { src: string; path: string; noCache: boolean } {
     const src = this.templates[name];
     if (src === undefined) throw new Error(`template not found: ${name}`);

@@ -1,15 +1,8 @@
 import nunjucks from 'nunjucks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock, createCache, createEnvironment, render, renderView, viewKey, type Cache } from '../../src/index.js';
+import { MapLoader } from '../support/stores.js';
 
-class MapLoader {
-  constructor(readonly templates: Record<string, string>) {}
-  getSource(name: string) {
-    const src = this.templates[name];
-    if (src === undefined) throw new Error(`template not found: ${name}`);
-    return { src, path: name, noCache: true };
-  }
-}
 
 let cache: Cache;
 afterEach(() => cache?.close());
