@@ -73,8 +73,10 @@ export class Fetcher {
     } else if (envelope.tags !== undefined) {
       return undefined;
     }
-    this.#o.stats.lookup('hits', options.label, envelope.ms ?? 0);
-    this.#o.emit('hit', { key, label: options.label });
+    if (options.quiet !== true) {
+      this.#o.stats.lookup('hits', options.label, envelope.ms ?? 0);
+      this.#o.emit('hit', { key, label: options.label });
+    }
     return { value: value as string | number | boolean | null, status: 'hit', coalesced: false };
   }
 

@@ -16,6 +16,11 @@ export interface FetchOptions extends WriteOptions {
   digest?: string;
   /** Name under which hits and misses are counted in `stats().byLabel`. */
   label?: string;
+  /**
+   * An integration's own bookkeeping read (a page cache's Vary index): not counted in `stats()`
+   * and no `hit` event, so one page view counts as one lookup. `peek` only.
+   */
+  quiet?: boolean;
 }
 
 /** Produces a value on a miss: a fragment body, a view, a page handler, a `getOrSet` function. */

@@ -88,7 +88,8 @@ function serveWarm(ctx: PageContext): boolean {
 
 function peek(ctx: PageContext, method: 'GET' | 'HEAD'): PageEntry | undefined {
   const { cache, opts, address } = ctx;
-  const index = parseIndex(cache.peek(pageKey({ keyPrefix: opts.keyPrefix, method, address }), opts.version === undefined ? {} : { version: opts.version })?.value);
+  // The Vary index is bookkeeping: only the page itself counts as a lookup.
+  const index = parseIndex(cache.peek(pageKey({ keyPrefix: opts.keyPrefix, method, address }), opts.version === undefined ? { quiet: true } : { version: opts.version, quiet: true })?.value);
   if (index === undefined) return undefined;
   return parsePage(cache.peek(variantKey(ctx, method, index), { version: opts.version, tags: ctx.tags, label: opts.label })?.value);
 }

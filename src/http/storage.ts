@@ -58,7 +58,7 @@ export function report(cache: Cache, error: unknown, operation: string): void {
   if (cache.listenerCount('error') > 0) cache.emit('error', { error, operation });
 }
 
-/** The cache's `hit`/`miss`/`stale` events, for pages too. */
+/** Pages count in `stats()` under their label, and emit `hit`/`miss`/`stale`, like fragments. */
 export function notify(cache: Cache, kind: 'hit' | 'miss' | 'stale', key: string, opts: ResolvedPageOptions): void {
-  if (cache.listenerCount(kind) > 0) cache.emit(kind, { key: cache.makeKey(key, opts.version), label: opts.label });
+  cache.recordLookup(kind, key, opts.label, opts.version);
 }
