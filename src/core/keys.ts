@@ -91,29 +91,45 @@ function encodeValue(value: unknown, seen: Set<object>): string {
  * `cache.invalidateFragment(name, varyOn)` which does exactly that.
  */
 export function fragmentKey(name: string, varyOn: readonly unknown[] = []): string {
-  const encoded = varyOn.length === 0 ? '' : encodeVaryOn(varyOn);
-  let byName = fragmentKeys.get(name);
-  const known = byName?.get(encoded);
+  // Rendering asks for the same keys again and again, and encoding plus hashing is the costly
+  // part: memoise in a trie keyed by the values themselves (Map keys keep 1 and "1" apart), so a
+  // warm hit neither encodes nor hashes. Values that are not primitives take the slow path.
+  let node = fragmentKeys.get(name);
+  if (node === undefined) {
+    node = new Map();
+    fragmentKeys.set(name, node);
+  }
+  for (const value of varyOn) {
+    if (value !== null && (typeof value === 'object' || typeof value === 'function')) return computeFragmentKey(name, varyOn);
+    let next = node.get(value) as KeyTrie | undefined;
+    if (next === undefined) {
+      next = new Map();
+      node.set(value, next);
+    }
+    node = next;
+  }
+  const known = node.get(END) as string | undefined;
   if (known !== undefined) return known;
-  const base = `fragment:${encodeURIComponent(name)}`;
-  const key = varyOn.length === 0 ? base : `${base}:${sha256(encoded).slice(0, 32)}`;
-  // Rendering computes the same keys again and again, and hashing is the costly part: memoise,
-  // bounded (dropped wholesale when full).
+  const key = computeFragmentKey(name, varyOn);
   if (memoised >= 10_000) {
+    // Bounded: dropped wholesale when full.
     fragmentKeys.clear();
     memoised = 0;
-    byName = undefined;
   }
-  if (byName === undefined) {
-    byName = new Map();
-    fragmentKeys.set(name, byName);
-  }
-  byName.set(encoded, key);
+  node.set(END, key);
   memoised += 1;
   return key;
 }
 
-const fragmentKeys = new Map<string, Map<string, string>>();
+function computeFragmentKey(name: string, varyOn: readonly unknown[]): string {
+  const base = `fragment:${encodeURIComponent(name)}`;
+  return varyOn.length === 0 ? base : `${base}:${sha256(encodeVaryOn(varyOn)).slice(0, 32)}`;
+}
+
+type KeyTrie = Map<unknown, KeyTrie | string>;
+/** Marks the end of a vary-on sequence in the trie (a value never equals it). */
+const END = Symbol('end');
+const fragmentKeys = new Map<string, KeyTrie>();
 let memoised = 0;
 
 /** The key `renderView` uses for a template and an optional key of yours. */
