@@ -15,6 +15,7 @@ describe('memory store', () => {
     }
     const usage = await cache.usage();
     peak = Math.max(peak, usage.bytes ?? 0);
+    console.log(`[memory] peak ${peak} bytes held for a ${maxBytes}-byte budget after 20,000 distinct keys (${usage.entries} entries kept)`);
     expect(usage.maxBytes).toBe(maxBytes);
     expect(peak).toBeLessThanOrEqual(maxBytes);
     expect(usage.entries).toBeGreaterThan(100);
