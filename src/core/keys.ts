@@ -14,6 +14,7 @@
  * replaced by a SHA-256 of the whole key, keeping prefix and version readable.
  */
 import { createHash } from 'node:crypto';
+import { CacheError } from './errors.js';
 
 /** Builds the stored key from your key, the prefix and the version (Django's KEY_FUNCTION). */
 export type KeyFunction = (key: string, keyPrefix: string, version: number) => string;
@@ -57,9 +58,8 @@ function encodeValue(value: unknown, seen: Set<object>): string {
     case 'undefined':
       return 'u';
     case 'symbol':
-      return `y${JSON.stringify(value.description ?? '')}`;
     case 'function':
-      return `f${JSON.stringify(value.name)}`;
+      throw opaque(`a ${typeof value}`);
     default:
       break;
   }
@@ -70,19 +70,28 @@ function encodeValue(value: unknown, seen: Set<object>): string {
   seen.add(object);
   try {
     if (Array.isArray(value)) return `[${value.map((item) => encodeValue(item, seen)).join(',')}]`;
+    if (value instanceof Map) return `M{${[...value].map(([k, v]) => `${encodeValue(k, seen)}=>${encodeValue(v, seen)}`).join(',')}}`;
+    if (value instanceof Set) return `S{${[...value].map((item) => encodeValue(item, seen)).join(',')}}`;
     // Nunjucks SafeString and other string wrappers: vary on their text, like a string.
     if (typeof (object as { val?: unknown }).val === 'string' && object.toString !== Object.prototype.toString) {
       return `s${JSON.stringify(String(value))}`;
     }
     const proto = Object.getPrototypeOf(object) as object | null;
-    if (proto !== Object.prototype && proto !== null && object.toString !== Object.prototype.toString) {
-      return `o${JSON.stringify(String(value))}`;
+    if (proto !== Object.prototype && proto !== null) {
+      if (object.toString !== Object.prototype.toString) return `o${JSON.stringify(String(value))}`;
+      // A class instance whose data is private (#fields, getters) would encode as {} and every
+      // instance would share one key: one user's fragment served to another. Refuse it.
+      if (Object.keys(object).length === 0) throw opaque(`an instance of ${proto.constructor?.name || 'a class'} with no visible fields`);
     }
     const keys = Object.keys(object).sort();
     return `{${keys.map((k) => `${JSON.stringify(k)}:${encodeValue((object as Record<string, unknown>)[k], seen)}`).join(',')}}`;
   } finally {
     seen.delete(object);
   }
+}
+
+function opaque(what: string): CacheError {
+  return new CacheError('ERR_CACHE_VARY_ON', `Cannot vary a cache key on ${what}: it shows nothing that tells one value from another. Vary on one of its fields instead (e.g. user.id).`);
 }
 
 /**

@@ -88,7 +88,12 @@ export class CacheExtension {
     if (stale !== undefined && (typeof stale !== 'number' || !(stale >= 0))) return fail(`stale= must be a number of seconds (0 or more), got ${describe(stale)}.`);
 
     const safe = context.env.getFilter('safe');
-    const key = fragmentKey(name, varyOn);
+    let key: string;
+    try {
+      key = fragmentKey(name, varyOn);
+    } catch (error) {
+      return fail((error as Error).message);
+    }
     const fetchOptions: FetchOptions = { ttl, tags, label: name };
     if (stale !== undefined) fetchOptions.staleTtl = stale;
     if (this.#digest) fetchOptions.digest = this.#fullDigest(context, digest, includes);

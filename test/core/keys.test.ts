@@ -12,6 +12,32 @@ describe('fragmentKey', () => {
     expect(new Set(keys).size).toBe(variants.length);
   });
 
+  it('tells Maps and Sets apart by their contents', () => {
+    expect(fragmentKey('f', [new Map([['a', 1]])])).not.toBe(fragmentKey('f', [new Map([['b', 2]])]));
+    expect(fragmentKey('f', [new Set([1])])).not.toBe(fragmentKey('f', [new Set(['1'])]));
+    expect(fragmentKey('f', [new Map([['a', 1]])])).toBe(fragmentKey('f', [new Map([['a', 1]])]));
+  });
+
+  it('refuses values that would all share one key: private-field instances, functions, symbols', () => {
+    class User {
+      readonly #id: number;
+      constructor(id: number) {
+        this.#id = id;
+      }
+      get id(): number {
+        return this.#id;
+      }
+    }
+    expect(() => fragmentKey('profile', [new User(1)])).toThrow(/Cannot vary a cache key on an instance of User with no visible fields[\s\S]*user\.id/);
+    expect(() => fragmentKey('f', [() => 1])).toThrow(/Cannot vary a cache key on a function/);
+    expect(() => fragmentKey('f', [Symbol('s')])).toThrow(/Cannot vary a cache key on a symbol/);
+    // a class instance with public fields is fine
+    class Point {
+      constructor(readonly x: number) {}
+    }
+    expect(fragmentKey('f', [new Point(1)])).not.toBe(fragmentKey('f', [new Point(2)]));
+  });
+
   it('gives the same key for the same values, memoised or not, and for equal objects', () => {
     const first = fragmentKey('card', [7, 'en', 3.5]);
     expect(fragmentKey('card', [7, 'en', 3.5])).toBe(first);

@@ -78,3 +78,20 @@ describe('cache tag errors', () => {
     });
   });
 });
+
+describe('vary-on values the tag refuses', () => {
+  it('names the template, line and fragment when a vary-on value would make every user share one entry', async () => {
+    class User {
+      readonly #name: string;
+      constructor(name: string) {
+        this.#name = name;
+      }
+      get name(): string {
+        return this.#name;
+      }
+    }
+    await expect(renderPage('\n<% cache 60 profile user %>Hello {{ user.name }}<% endcache %>', { user: new User('ada') })).rejects.toThrow(
+      /\(page\.njk\) \[Line 2, Column \d+\][\s\S]*cache tag "profile": Cannot vary a cache key on an instance of User with no visible fields/,
+    );
+  });
+});
