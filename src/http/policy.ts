@@ -25,6 +25,7 @@ export type PageSkipReason =
   | 'ttl'
   | 'trailers'
   | 'too-large'
+  | 'encoded-after-capture'
   | 'incomplete'
   | 'host'
   | 'url';

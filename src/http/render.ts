@@ -15,6 +15,16 @@ import { replayInBackground, type PageApp, type RefreshMarker } from './refresh.
 import { deletePage, readIndex, report, writePage } from './storage.js';
 
 /** Run the app for this request, and store its response if it may be. */
+let warnedEncoded = false;
+function warnEncodedOnce(): void {
+  if (warnedEncoded) return;
+  warnedEncoded = true;
+  process.emitWarning(
+    'cachePage/cacheMiddleware: a Content-Encoding was added after the page cache saw the body (is compression() mounted before it?). Such pages are not cached. Mount the page cache before compression(), so it stores and replays the uncompressed page and compression encodes each response.',
+    { code: 'NJKC_PAGE_ENCODING' },
+  );
+}
+
 export function render(ctx: PageContext, own: Lookup, leadKey: string | undefined, refresh: RefreshMarker | undefined): void {
   const { cache, opts, flights, req, res, method } = ctx;
   const keys = [cache.makeKey(own.indexKey, opts.version)];
@@ -28,12 +38,14 @@ export function render(ctx: PageContext, own: Lookup, leadKey: string | undefine
       { statuses: opts.statuses, defaultTtl: opts.ttl, clock: cache.clock },
     );
   let decision: StoreDecision | undefined;
+  let encodedBefore = false;
   const done = (): void => {
     flights.finish(job);
     refresh?.done();
   };
   captureResponse(res, opts.maxBodyBytes, {
     beforeHeaders(_status, body) {
+      encodedBefore = res.getHeader('content-encoding') !== undefined;
       // What Django's patch_response_headers does, decided on the headers as they stand now.
       const tentative = decide();
       if (tentative.store) patchResponse(res, tentative, method === 'GET' ? body : undefined, cache.clock.now());
@@ -41,6 +53,12 @@ export function render(ctx: PageContext, own: Lookup, leadKey: string | undefine
     afterHeaders() {
       // Decided again on the final headers: a hook that ran after ours (neverCache, a session) counts.
       decision = decide();
+      if (decision.store && !encodedBefore && res.getHeader('content-encoding') !== undefined) {
+        // A Content-Encoding added outside us (compression() mounted before the cache): the bytes
+        // we saw are not the bytes sent, and replaying them under that header would corrupt pages.
+        decision = { store: false, reason: 'encoded-after-capture' };
+        warnEncodedOnce();
+      }
       if (!decision.store) opts.onSkip?.(decision.reason, req);
       return decision.store;
     },
