@@ -174,11 +174,15 @@ export class Cache extends EventEmitter<CacheEvents> {
     return failed.map((k) => byStoredKey.get(k) ?? k);
   }
 
-  /** Remove a key; returns whether something was there. An in-flight render of it will not be stored. */
+  /**
+   * Remove a key; returns whether something was there. An in-flight render of it will not be
+   * stored. Invalidations never fail open: a store error throws, because a lost invalidation
+   * would keep serving the old value.
+   */
   async delete(key: string, version?: number): Promise<boolean> {
     const k = this.makeKey(key, version);
     this.#flights.detachKeys([k]);
-    const removed = await this.#io.call('delete', () => this.store.delete(k), false);
+    const removed = await this.#io.strict('delete', () => this.store.delete(k));
     this.#stats.count('deletes');
     this.emit('invalidate', { kind: 'keys', keys: [k] });
     return removed;
@@ -187,7 +191,7 @@ export class Cache extends EventEmitter<CacheEvents> {
   async deleteMany(keys: readonly string[], version?: number): Promise<void> {
     const ks = keys.map((key) => this.makeKey(key, version));
     this.#flights.detachKeys(ks);
-    await this.#io.attempt('deleteMany', (store) => store.deleteMany(ks));
+    await this.#io.strict('deleteMany', () => this.store.deleteMany(ks));
     this.#stats.count('deletes', ks.length);
     this.emit('invalidate', { kind: 'keys', keys: ks });
   }
@@ -243,7 +247,8 @@ export class Cache extends EventEmitter<CacheEvents> {
     if (envelope === undefined || freshness(envelope, this.clock.now()) === 'expired') {
       throw new CacheError('ERR_CACHE_MISSING_KEY', `Key "${key}" not found at version ${from}; nothing to move to version ${to}.`);
     }
-    await this.#io.attempt('incrVersion', (store) => store.set(this.makeKey(key, to), envelope, this.#entries.remainingMs(envelope)));
+    // Written before the old version is removed, and never failing open: the value must not be lost.
+    await this.#io.strict('incrVersion', () => this.store.set(this.makeKey(key, to), envelope, this.#entries.remainingMs(envelope)));
     await this.delete(key, from);
     return to;
   }
@@ -259,7 +264,7 @@ export class Cache extends EventEmitter<CacheEvents> {
    */
   async clear(): Promise<void> {
     this.#flights.detachAll();
-    await this.#io.attempt('clear', (store) => store.clear());
+    await this.#io.strict('clear', () => this.store.clear());
     this.#stats.count('invalidations');
     this.emit('invalidate', { kind: 'clear' });
   }

@@ -55,10 +55,10 @@ export class TagTokens {
     return next;
   }
 
-  /** Invalidate: a new token per tag, in one store call. Returns the token keys written. */
+  /** Invalidate: a new token per tag, in one store call (throws when it fails). Returns the token keys written. */
   async bump(tags: readonly string[]): Promise<string[]> {
     const writes = tags.map((tag) => ({ key: this.key(tag), value: this.#newToken(), ttlMs: undefined }));
-    await this.#io.attempt('invalidateTags', (store) => store.setMany(writes));
+    await this.#io.strict('invalidateTags', () => this.#io.store.setMany(writes));
     return writes.map((write) => write.key);
   }
 

@@ -3,7 +3,7 @@ import { parseIndex } from './entry.js';
 import { PageCacheError } from './errors.js';
 import type { RequestHeaders } from './headers.js';
 import { implicitKeyFields, normalizeHost, normalizeQuery, pageKey, variantFields, type PageAddress, type Scheme } from './keys.js';
-import { deletePage, readIndex } from './storage.js';
+import { readIndex } from './storage.js';
 
 export interface InvalidatePageOptions {
   /** Only this method's entry. Default: GET and HEAD. */
@@ -48,7 +48,8 @@ export async function invalidatePage(cache: Cache, url: string, options: Invalid
         if (index === undefined) continue;
         key = pageKey({ keyPrefix, method, address, variant: { gen: index.gen, fields: variantFields(index.vary, keyFields), headers: options.headers } });
       }
-      removed = (await deletePage(cache, key, options.version)) || removed;
+      // An invalidation must not fail silently: a store error throws (cache.delete never fails open).
+      removed = (await cache.delete(key, options.version)) || removed;
     }
   }
   return removed;

@@ -71,6 +71,28 @@ describe('fail-open', () => {
     expect(s.renders()).toBe(before);
   });
 
+  it('never fails an invalidation silently: delete, invalidateTags, clear and incrVersion throw, and announce nothing', async () => {
+    const s = setup();
+    await cache.set('post:1', 'old title', null, { tags: ['post:1'] });
+    const announced: string[] = [];
+    cache.on('invalidate', ({ kind }) => announced.push(kind));
+    s.mode.now = 'throw';
+    await expect(cache.delete('post:1')).rejects.toThrow('connection refused (injected)');
+    await expect(cache.invalidateTags(['post:1'])).rejects.toThrow('connection refused (injected)');
+    await expect(cache.clear()).rejects.toThrow('connection refused (injected)');
+    // the breaker has opened after three failures: it says so, and still throws
+    await expect(cache.incrVersion('post:1')).rejects.toThrow(/failed repeatedly/);
+    expect(announced).toEqual([]);
+    // reads still fail open…
+    expect(await cache.get('post:1', 'fallback')).toBe('fallback');
+    // …and once the store answers, the value is still there to be invalidated for real
+    s.mode.now = 'ok';
+    s.clock.advance(1.001);
+    expect(await cache.get('post:1')).toBe('old title');
+    await cache.invalidateTags(['post:1']);
+    expect(await cache.get('post:1')).toBeUndefined();
+  });
+
   it('throws store errors instead when failOpen is false', async () => {
     const s = setup({ failOpen: false });
     s.mode.now = 'throw';
