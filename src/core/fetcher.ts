@@ -39,7 +39,9 @@ export class Fetcher {
 
   fetch<T>(key: string, producer: Producer<T>, options: FetchOptions): Promise<FetchResult<T>> {
     const { flights, stats } = this.#o;
-    const running = flights.running(key);
+    const tags = options.tags ?? [];
+    const signature = options.digest === undefined && tags.length === 0 ? '' : `${options.digest ?? ''}|${[...tags].sort().join('\u0000')}`;
+    const running = flights.running(key, signature);
     if (running !== undefined) {
       stats.count('coalesced');
       // Registered here, so the event fires in this caller's async context (per-request tracing).
@@ -48,7 +50,7 @@ export class Fetcher {
         return { ...result, coalesced: true };
       }) as Promise<FetchResult<T>>;
     }
-    const flight = flights.start(key, options.tags ?? [], (f) => this.#lookupOrProduce(key, producer, options, f));
+    const flight = flights.start(key, tags, (f) => this.#lookupOrProduce(key, producer, options, f), signature);
     return flight.promise as Promise<FetchResult<T>>;
   }
 

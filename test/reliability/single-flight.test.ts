@@ -60,3 +60,19 @@ describe('single-flight', () => {
     await expect(cache.getOrSet('k', failing)).rejects.toThrow('render failed #2');
   });
 });
+
+describe('single-flight across templates', () => {
+  it('does not hand one template\'s fragment to another that uses the same name', async () => {
+    cache = createCache();
+    const env = envWith({
+      a: '<% cache 60 sidebar %>A-{{ load | resolve }}<% endcache %>',
+      b: '<% cache 60 sidebar %>B-{{ load | resolve }}<% endcache %>',
+    });
+    const load = async () => {
+      await sleep(20);
+      return 'side';
+    };
+    const [a, b] = await Promise.all([render(env, 'a', { load }), render(env, 'b', { load })]);
+    expect([a, b]).toEqual(['A-side', 'B-side']);
+  });
+});
