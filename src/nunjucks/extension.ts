@@ -2,6 +2,7 @@ import nunjucks from 'nunjucks';
 import type { Cache, FetchOptions } from '../core/cache.js';
 import { fragmentKey, sha256 } from '../core/keys.js';
 import { coerceTtl, describe } from '../core/ttl.js';
+import { checkIncludesInLoops, type PreflightEnvironment } from './preflight.js';
 import { LOOP_SENTINEL, parseCacheTag, type NjkLexer, type NjkNode, type NjkNodes, type NjkParser } from './parse.js';
 
 type Callback = (error: unknown, result?: unknown) => void;
@@ -46,6 +47,18 @@ export class CacheExtension {
     this.tags = [options.tagName ?? 'cache'];
     this.#digest = options.digest ?? true;
   }
+
+  /**
+   * Nunjucks passes every template's source through here before compiling it (unbound, hence an
+   * arrow); installCache gives it the Environment. See preflight.ts.
+   */
+  readonly preprocess = (src: string): string => {
+    if (this.environment !== undefined) checkIncludesInLoops(src, this.environment, this.tags[0] as string);
+    return src;
+  };
+
+  /** The Environment the tag is installed on (set by installCache). */
+  environment: PreflightEnvironment | undefined;
 
   parse(parser: NjkParser, nodes: NjkNodes, lexer: NjkLexer): NjkNode {
     return parseCacheTag(this, this.tags[0] as string, parser, nodes, lexer);

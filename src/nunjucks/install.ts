@@ -1,6 +1,7 @@
 import nunjucks from 'nunjucks';
 import type { Cache } from '../core/cache.js';
 import { CacheExtension, type CacheExtensionOptions } from './extension.js';
+import type { PreflightEnvironment } from './preflight.js';
 
 /** The parts of `nunjucks.Environment` we touch; any copy of Nunjucks 3 fits. */
 export interface NunjucksEnvironment {
@@ -30,7 +31,9 @@ const caches = new WeakMap<object, Cache>();
  * Works with `nunjucks.configure(...)` and with Express `res.render`.
  */
 export function installCache<E extends NunjucksEnvironment>(env: E, cache: Cache, options: InstallOptions = {}): E {
-  env.addExtension(EXTENSION_NAME, new CacheExtension(cache, options));
+  const extension = new CacheExtension(cache, options);
+  extension.environment = env as PreflightEnvironment;
+  env.addExtension(EXTENSION_NAME, extension);
   const filter = options.resolveFilter ?? 'resolve';
   if (filter !== false) env.addFilter(filter, resolveFilter as (...args: never[]) => unknown, true);
   caches.set(env, cache);

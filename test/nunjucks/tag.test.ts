@@ -221,14 +221,36 @@ describe('the cache tag', () => {
   });
 
   describe('an include inside a plain for loop (a Nunjucks limit)', () => {
-    it('never stores one item\'s HTML under another item\'s key, and warns', async () => {
+    it('is a compile error when the included template uses the tag, with the asyncEach fix', async () => {
       const cache = newCache();
-      const env = envWith({ list: '<ul><% for item in items %><% include "row" %><% endfor %></ul>', row: '<% cache 60 row item.id %><li>{{ item.name }}</li><% endcache %>' }, cache);
+      const env = envWith({ list: 'one line\n<ul><% for item in items %><% include "row" %><% endfor %></ul>', row: '<% cache 60 row item.id %><li>{{ item.name }}</li><% endcache %>' }, cache);
+      await expect(render(env, 'list', { items: [{ id: 1, name: 'one' }] })).rejects.toThrow(/\(list\) \[Line 2, Column 1\][\s\S]*"row" uses the cache tag and is included inside a plain \{% for %\}[\s\S]*asyncEach/);
+    });
+
+    it('also through a template the include includes, and inside a plain if', async () => {
+      const cache = newCache();
+      const env = envWith({ page: '<% if show %><% include "outer" %><% endif %>', outer: '<% include "row" %>', row: '<% cache 60 row %>x<% endcache %>' }, cache);
+      await expect(render(env, 'page', { show: true })).rejects.toThrow(/"outer" uses the cache tag and is included inside a plain \{% if %\}[\s\S]*ifAsync/);
+    });
+
+    it('accepts asyncEach, ifAsync, and includes of templates without the tag', async () => {
+      const cache = newCache();
+      const env = envWith({
+        ok: '<% asyncEach item in items %><% include "row" %><% endeach %>|<% for item in items %><% include "plain" %><% endfor %>|<% ifAsync items %><% include "row" %><% endif %>',
+        row: '<% cache 60 row item.id %>[{{ item.id }}]<% endcache %>',
+        plain: '({{ item.id }})',
+      }, cache);
+      expect(await render(env, 'ok', { items: [{ id: 1 }, { id: 2 }], item: { id: 9 } })).toBe('[1][2]|(1)(2)|[9]');
+    });
+
+    it('with a name chosen at run time, never stores one item\'s HTML under another item\'s key, and warns', async () => {
+      const cache = newCache();
+      const env = envWith({ list: '<ul><% for item in items %><% include rowTemplate %><% endfor %></ul>', row: '<% cache 60 row item.id %><li>{{ item.name }}</li><% endcache %>' }, cache);
       const warnings: string[] = [];
       const onWarning = (warning: Error & { code?: string }) => warning.code === 'NJKC_INCLUDE_IN_FOR' && warnings.push(warning.message);
       process.on('warning', onWarning);
       try {
-        await render(env, 'list', { items: [{ id: 1, name: 'one' }, { id: 2, name: 'two' }, { id: 3, name: 'three' }] });
+        await render(env, 'list', { rowTemplate: 'row', items: [{ id: 1, name: 'one' }, { id: 2, name: 'two' }, { id: 3, name: 'three' }] });
         await new Promise((resolve) => setTimeout(resolve, 20));
       } finally {
         process.off('warning', onWarning);
