@@ -114,7 +114,12 @@ export class Entries {
     if (tokens.size > 0) envelope.tags = Object.fromEntries(tokens) as Record<string, string>;
     if (meta.digest !== undefined) envelope.dg = meta.digest;
     if (meta.ms !== undefined) envelope.ms = Math.round(meta.ms * 100) / 100;
-    const size = typeof value === 'string' ? value.length * 2 : Buffer.byteLength(JSON.stringify(value) ?? '');
+    let size: number;
+    try {
+      size = typeof value === 'string' ? value.length * 2 : Buffer.byteLength(JSON.stringify(value) ?? '');
+    } catch (error) {
+      throw new CacheError('ERR_CACHE_OPTIONS', `Cannot cache this value: it is not JSON-serialisable (${(error as Error).message}). Cache strings, numbers, booleans, null, arrays and plain objects.`, { cause: error });
+    }
     if (size > this.#o.maxEntryBytes) {
       this.#o.stats.count('oversize');
       return undefined;

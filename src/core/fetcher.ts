@@ -115,7 +115,14 @@ export class Fetcher {
 
   async #produceAndStore<T>(key: string, producer: Producer<T>, options: FetchOptions, flight: Flight<unknown>, tokens: Tokens): Promise<FetchResult<unknown>> {
     const { value, ms } = await this.#produce(producer, options.label);
-    if (!flight.detached) await this.#o.entries.write(key, value, options.ttl, options, { digest: options.digest, ms, tokens });
+    if (!flight.detached) {
+      try {
+        await this.#o.entries.write(key, value, options.ttl, options, { digest: options.digest, ms, tokens });
+      } catch (error) {
+        // Not storable (undefined, circular, BigInt): the callers still get what was produced.
+        this.#o.report(error, 'set');
+      }
+    }
     return { value, status: 'miss', coalesced: false };
   }
 

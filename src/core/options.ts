@@ -82,7 +82,14 @@ export function resolveOptions(options: CacheOptions): ResolvedOptions {
     keyFunction: options.keyFunction ?? defaultKeyFunction,
     timeoutMs: checkPositive(options.timeoutMs ?? 500, 'timeoutMs'),
     failOpen: options.failOpen ?? true,
-    breaker: options.breaker === false ? false : { failureThreshold: 5, cooldownMs: 5_000, ...options.breaker },
+    breaker:
+      options.breaker === false
+        ? false
+        : {
+            // `?? default` per field: `{ failureThreshold: undefined }` must not switch the breaker off.
+            failureThreshold: checkPositive(options.breaker?.failureThreshold ?? 5, 'breaker.failureThreshold'),
+            cooldownMs: checkPositive(options.breaker?.cooldownMs ?? 5_000, 'breaker.cooldownMs'),
+          },
     maxEntryBytes: checkPositive(options.maxEntryBytes ?? 1024 * 1024, 'maxEntryBytes'),
     staleTtl: checkNonNegative(options.staleTtl ?? 0, 'staleTtl'),
     clock: options.clock ?? systemClock,

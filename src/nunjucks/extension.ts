@@ -60,6 +60,11 @@ export class CacheExtension {
   /** The Environment the tag is installed on (set by installCache). */
   environment: PreflightEnvironment | undefined;
 
+  /** Forget the digests of included templates (a watching loader saw a template change). */
+  forgetIncludeDigests(): void {
+    this.#includeDigests.clear();
+  }
+
   parse(parser: NjkParser, nodes: NjkNodes, lexer: NjkLexer): NjkNode {
     return parseCacheTag(this, this.tags[0] as string, parser, nodes, lexer);
   }

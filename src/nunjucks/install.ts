@@ -33,6 +33,10 @@ const caches = new WeakMap<object, Cache>();
 export function installCache<E extends NunjucksEnvironment>(env: E, cache: Cache, options: InstallOptions = {}): E {
   const extension = new CacheExtension(cache, options);
   extension.environment = env as PreflightEnvironment;
+  // A watching FileSystemLoader reloads edited templates; included ones' digests must follow.
+  for (const loader of (env as { loaders?: Array<{ on?: (event: string, listener: () => void) => void }> }).loaders ?? []) {
+    loader.on?.('update', () => extension.forgetIncludeDigests());
+  }
   env.addExtension(EXTENSION_NAME, extension);
   const filter = options.resolveFilter ?? 'resolve';
   if (filter !== false) env.addFilter(filter, resolveFilter as (...args: never[]) => unknown, true);

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import nunjucks from 'nunjucks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock, createCache, createEnvironment, fragmentKey, installCache, render, renderString, type Cache } from '../../src/index.js';
@@ -264,6 +265,27 @@ describe('the cache tag', () => {
   });
 
   describe('template edits', () => {
+    it('follows an included template edited under a watching loader', async () => {
+      const cache = newCache();
+      // As FileSystemLoader({ watch: true }): templates are cached, and 'update' says one changed.
+      class WatchingLoader extends EventEmitter {
+        cache: Record<string, unknown> = {};
+        constructor(readonly templates: Record<string, string>) {
+          super();
+        }
+        getSource(name: string) {
+          return { src: this.templates[name] as string, path: name, noCache: false };
+        }
+      }
+      const loader = new WatchingLoader({ page: '<% cache 60 x %><% include "part" %><% endcache %>', part: 'v1' });
+      const env = createEnvironment(loader as unknown as nunjucks.ILoader, { cache });
+      expect(await render(env, 'page')).toBe('v1');
+      loader.templates.part = 'v2';
+      loader.cache = {};
+      loader.emit('update', 'part');
+      expect(await render(env, 'page')).toBe('v2');
+    });
+
     it('makes the old entry miss when the text inside the block changes, under the same key', async () => {
       const cache = newCache();
       const templates = { t: '<% cache 60 x %>old {{ n }}<% endcache %>' };

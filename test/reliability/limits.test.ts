@@ -1,7 +1,7 @@
 import type nunjucks from 'nunjucks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createCache, createEnvironment, render, type Cache } from '../../src/index.js';
-import { MapLoader } from '../support/stores.js';
+import { MapLoader, faultyStore } from '../support/stores.js';
 
 let cache: Cache;
 afterEach(() => cache?.close());
@@ -32,5 +32,29 @@ describe('limits and bad input', () => {
     cache = createCache();
     await cache.close();
     await expect(cache.get('k')).rejects.toThrow(/This cache was closed/);
+  });
+});
+
+describe('values that cannot be stored', () => {
+  it('getOrSet still returns what the producer made, and reports why it was not stored', async () => {
+    cache = createCache();
+    const errors: string[] = [];
+    cache.on('error', ({ operation, error }) => errors.push(`${operation}: ${(error as Error).message}`));
+    const circular: Record<string, unknown> = { name: 'loop' };
+    circular.self = circular;
+    expect(await cache.getOrSet('c', () => circular)).toBe(circular);
+    expect(await cache.getOrSet('u', () => undefined)).toBeUndefined();
+    expect(errors[0]).toMatch(/^set: Cannot cache this value: it is not JSON-serialisable/);
+    expect(errors[1]).toMatch(/^set: Cannot cache undefined/);
+    await expect(cache.set('c', circular)).rejects.toThrow(/not JSON-serialisable/);
+  });
+
+  it('keeps the breaker on when an option is passed as undefined, and checks its numbers', async () => {
+    const faulty = faultyStore();
+    faulty.mode.now = 'throw';
+    cache = createCache({ store: faulty.store, breaker: { failureThreshold: undefined } });
+    for (let i = 0; i < 5; i += 1) await cache.get('k');
+    expect(cache.stats().circuit).toBe('open'); // the default threshold of 5 applies
+    expect(() => createCache({ breaker: { cooldownMs: -1 } })).toThrow(/"breaker.cooldownMs" must be a positive number/);
   });
 });
