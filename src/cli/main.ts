@@ -38,6 +38,7 @@ function storeOptions(command: Command, timeoutHelp = `store timeout, ms (defaul
   return command
     .option('--store <url>', 'cache store URL (default: $CACHE_URL, else "memory")')
     .option('--key-prefix <prefix>', "key prefix the app's cache uses (default: $CACHE_KEY_PREFIX, else none)")
+    .option('--key-version <n>', "key version the app's cache uses (its \"version\" option; default: $CACHE_KEY_VERSION, else 1)")
     .option('--timeout <ms>', timeoutHelp)
     .addHelpText('after', STORE_HELP);
 }

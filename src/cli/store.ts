@@ -13,6 +13,7 @@ import { CliError, EXIT_USAGE, messageOf, type Io } from './io.js';
 export interface StoreFlags {
   store?: string;
   keyPrefix?: string;
+  keyVersion?: string;
   timeout?: string;
 }
 
@@ -98,7 +99,9 @@ export async function openCache(flags: StoreFlags, io: Io, options: OpenOptions 
   let cache: Cache;
   try {
     // No breaker: a CLI run is a handful of calls, each must report its own failure.
-    cache = createCache({ store: url, keyPrefix: flags.keyPrefix ?? io.env.CACHE_KEY_PREFIX ?? '', failOpen: false, breaker: false, timeoutMs });
+    const version = flags.keyVersion ?? io.env.CACHE_KEY_VERSION;
+    if (version !== undefined && !/^-?\d+$/.test(version)) throw new CliError(`--key-version must be a whole number (the cache's "version" option); got "${version}".`, EXIT_USAGE);
+    cache = createCache({ store: url, keyPrefix: flags.keyPrefix ?? io.env.CACHE_KEY_PREFIX ?? '', ...(version === undefined ? {} : { version: Number(version) }), failOpen: false, breaker: false, timeoutMs });
   } catch (error) {
     if (error instanceof CacheError || error instanceof RangeError) throw new CliError(`bad store URL: ${error.message}`, EXIT_USAGE, { cause: error });
     throw error;

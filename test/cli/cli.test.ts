@@ -97,6 +97,24 @@ describe('njk-cache: the command line itself', () => {
   });
 });
 
+describe('njk-cache --key-version', () => {
+  it('reaches entries an app wrote at another version, and refuses a version that is not a number', async () => {
+    const store = `sqlite://${join(dir, 'versions.db')}`;
+    const { createCache, fragmentKey } = await import('../../src/index.js');
+    const app = createCache({ store, version: 2 });
+    await app.set(fragmentKey('sidebar'), '<nav>v2</nav>');
+    await app.close();
+    const atDefault = await cli(['invalidate', 'sidebar', '--store', store]);
+    expect(atDefault.stdout).toContain('was not in');
+    const atTwo = await cli(['invalidate', 'sidebar', '--store', store, '--key-version', '2']);
+    expect(atTwo.code).toBe(0);
+    expect(atTwo.stdout).toMatch(/^Removed fragment sidebar \[\] \(key :2:fragment:sidebar\)/);
+    const bad = await cli(['invalidate', 'sidebar', '--store', store, '--key-version', 'two']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--key-version must be a whole number');
+  });
+});
+
 describe('njk-cache create-table', () => {
   it('creates the SQLite file and its table, idempotently, with an optional table name', async () => {
     const file = join(dir, 'made.db');
