@@ -1,5 +1,6 @@
 /** The demo's Nunjucks environment: `<% %>` block tags, the cache tag, and a few display filters. */
 import nunjucks from 'nunjucks';
+import { formatBytes } from '../src/cli/io.js';
 import { createEnvironment, type Cache } from '../src/index.js';
 
 const dateFormat = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' });
@@ -13,17 +14,7 @@ export function createTemplates(templatesDir: string, cache: Cache): nunjucks.En
     if (ms === null || ms === undefined) return '—';
     return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(ms < 10 ? 2 : 1)} ms`;
   });
-  env.addFilter('bytes', (bytes: number | null | undefined) => {
-    if (bytes === null || bytes === undefined) return '—';
-    const units = ['B', 'KiB', 'MiB', 'GiB'];
-    let value = bytes;
-    let unit = 0;
-    while (value >= 1024 && unit < units.length - 1) {
-      value /= 1024;
-      unit += 1;
-    }
-    return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
-  });
+  env.addFilter('bytes', (bytes: number | null | undefined) => (bytes === null || bytes === undefined ? '—' : formatBytes(bytes)));
   env.addFilter('percent', (ratio: number | null | undefined) => (ratio === null || ratio === undefined ? '—' : `${(ratio * 100).toFixed(1)} %`));
   // Blank-line-separated text → escaped paragraphs.
   env.addFilter('paragraphs', (text: string) => {
