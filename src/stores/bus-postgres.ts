@@ -1,4 +1,4 @@
-import { Backlog, Readiness, checkMs, decode, newOrigin, withTimeout, type BusListener, type Invalidation, type InvalidationBus } from './bus.js';
+import { Backlog, BusLink, checkMs, decode, newOrigin, withTimeout, type BusListener, type Invalidation, type InvalidationBus } from './bus.js';
 import { loadPg, quoteIdent, type PgClient, type PgPool } from './pg.js';
 
 export interface PostgresBusOptions {
@@ -34,12 +34,9 @@ class PostgresBus implements InvalidationBus {
   readonly #connectTimeoutMs: number;
   readonly #origin = newOrigin();
   readonly #backlog = new Backlog();
-  readonly #readiness = new Readiness();
-  #listener: BusListener | undefined;
+  readonly #link = new BusLink();
   #client: PgClient | undefined;
   #pool: PgPool | undefined;
-  #live = false;
-  #closed = false;
   #heartbeat: NodeJS.Timeout | undefined;
   #checking = false;
   #failures = 0;
@@ -55,19 +52,18 @@ class PostgresBus implements InvalidationBus {
   }
 
   get live(): boolean {
-    return this.#live;
+    return this.#link.live;
   }
 
   listen(listener: BusListener): void {
-    if (this.#listener !== undefined) throw new Error('This invalidation bus already has a listener; create one bus per tiered store.');
-    this.#listener = listener;
+    this.#link.attach(listener);
     this.#heartbeat = setInterval(() => void this.#check(), this.#heartbeatMs);
     this.#heartbeat.unref();
     void this.#check();
   }
 
   ready(timeoutMs = 5_000): Promise<void> {
-    return this.#readiness.wait(() => this.#live, timeoutMs, `LISTEN on PostgreSQL channel "${this.#channel}"`);
+    return this.#link.wait(timeoutMs, `LISTEN on PostgreSQL channel "${this.#channel}"`);
   }
 
   async publish(message: Invalidation): Promise<void> {
@@ -78,9 +74,8 @@ class PostgresBus implements InvalidationBus {
   }
 
   async close(): Promise<void> {
-    this.#closed = true;
+    this.#link.close();
     clearInterval(this.#heartbeat);
-    this.#setDown('closed');
     const client = this.#client;
     this.#client = undefined;
     const pool = this.#pool;
@@ -91,7 +86,7 @@ class PostgresBus implements InvalidationBus {
 
   /** Heartbeat: (re)connect when there is no listening connection, else check the one there is. */
   async #check(): Promise<void> {
-    if (this.#checking || this.#closed) return;
+    if (this.#checking || this.#link.closed) return;
     this.#checking = true;
     try {
       const client = this.#client;
@@ -119,15 +114,15 @@ class PostgresBus implements InvalidationBus {
     client.on('notification', (notification) => {
       if (this.#client !== client || notification.channel !== this.#channel || notification.payload === undefined) return;
       const message = decode(notification.payload, this.#origin);
-      if (message !== undefined) this.#listener?.invalidate(message);
+      if (message !== undefined) this.#link.invalidate(message);
     });
     try {
       await client.connect();
       // In autocommit, LISTEN has taken effect once it returns: every later NOTIFY reaches us.
       await client.query(`LISTEN ${quoteIdent(this.#channel)}`);
-      if (this.#client !== client || this.#closed) return;
+      if (this.#client !== client || this.#link.closed) return;
       this.#failures = 0;
-      this.#setUp();
+      this.#link.up();
     } catch (error) {
       this.#drop(client, error);
     }
@@ -141,7 +136,7 @@ class PostgresBus implements InvalidationBus {
     this.#retryAt = Date.now() + Math.min(this.#failures * 100, 2_000);
     client.removeAllListeners().on('error', () => {});
     client.end().catch(() => {});
-    this.#setDown(reason);
+    this.#link.down(reason);
   }
 
   #newPool(): PgPool {
@@ -149,18 +144,5 @@ class PostgresBus implements InvalidationBus {
     const pool = new Pool({ connectionString: this.#url, max: 2, connectionTimeoutMillis: this.#connectTimeoutMs, keepAlive: true, application_name: `njkc-notify:${this.#channel}`.slice(0, 63) });
     pool.on('error', () => {});
     return pool;
-  }
-
-  #setUp(): void {
-    if (this.#live || this.#closed) return;
-    this.#live = true;
-    this.#listener?.up();
-    this.#readiness.wake();
-  }
-
-  #setDown(reason: unknown): void {
-    if (!this.#live) return;
-    this.#live = false;
-    this.#listener?.down(reason);
   }
 }

@@ -1,5 +1,5 @@
 import type { RedisClientType } from '@keyv/redis';
-import { Backlog, Readiness, checkMs, decode, newOrigin, withTimeout, type BusListener, type Invalidation, type InvalidationBus } from './bus.js';
+import { Backlog, BusLink, checkMs, decode, newOrigin, withTimeout, type BusListener, type Invalidation, type InvalidationBus } from './bus.js';
 import { openClient, type RedisConnection } from './redis-connection.js';
 
 export interface RedisBusOptions {
@@ -37,12 +37,9 @@ class RedisBus implements InvalidationBus {
   readonly #connectTimeoutMs: number;
   readonly #origin = newOrigin();
   readonly #backlog = new Backlog();
-  readonly #readiness = new Readiness();
-  #listener: BusListener | undefined;
+  readonly #link = new BusLink();
   #subscriber: RedisClientType | undefined;
   #publisher: Promise<RedisClientType> | undefined;
-  #live = false;
-  #closed = false;
   #heartbeat: NodeJS.Timeout | undefined;
   #checking = false;
 
@@ -55,12 +52,11 @@ class RedisBus implements InvalidationBus {
   }
 
   get live(): boolean {
-    return this.#live;
+    return this.#link.live;
   }
 
   listen(listener: BusListener): void {
-    if (this.#listener !== undefined) throw new Error('This invalidation bus already has a listener; create one bus per tiered store.');
-    this.#listener = listener;
+    this.#link.attach(listener);
     void this.#check();
     // Connect the publishing side too, so the first invalidation does not wait for it.
     this.#openPublisher().catch(() => {});
@@ -69,7 +65,7 @@ class RedisBus implements InvalidationBus {
   }
 
   ready(timeoutMs = 5_000): Promise<void> {
-    return this.#readiness.wait(() => this.#live, timeoutMs, `Subscribing to Redis channel "${this.#channel}"`);
+    return this.#link.wait(timeoutMs, `Subscribing to Redis channel "${this.#channel}"`);
   }
 
   async publish(message: Invalidation): Promise<void> {
@@ -77,9 +73,8 @@ class RedisBus implements InvalidationBus {
   }
 
   async close(): Promise<void> {
-    this.#closed = true;
+    this.#link.close();
     clearInterval(this.#heartbeat);
-    this.#setDown('closed');
     const subscriber = this.#subscriber;
     this.#subscriber = undefined;
     const publisher = this.#publisher;
@@ -89,26 +84,26 @@ class RedisBus implements InvalidationBus {
 
   async #subscribe(): Promise<void> {
     const client = await openClient(this.#connection, { connectTimeoutMs: this.#connectTimeoutMs, name: 'njkc-bus-sub' });
-    if (this.#closed) return;
+    if (this.#link.closed) return;
     this.#subscriber = client;
     let subscribed = false;
-    client.on('error', (error: unknown) => this.#subscriber === client && this.#setDown(error));
-    client.on('reconnecting', () => this.#subscriber === client && this.#setDown('reconnecting'));
+    client.on('error', (error: unknown) => this.#subscriber === client && this.#link.down(error));
+    client.on('reconnecting', () => this.#subscriber === client && this.#link.down('reconnecting'));
     // After a reconnect, node-redis resubscribes before it reports `ready`.
-    client.on('ready', () => subscribed && this.#subscriber === client && this.#setUp());
+    client.on('ready', () => subscribed && this.#subscriber === client && this.#link.up());
     try {
       await client.connect();
       await client.subscribe(this.#channel, (text: string) => {
         if (this.#subscriber !== client) return;
         const message = decode(text, this.#origin);
-        if (message !== undefined) this.#listener?.invalidate(message);
+        if (message !== undefined) this.#link.invalidate(message);
       });
       subscribed = true;
-      if (this.#subscriber === client) this.#setUp();
+      if (this.#subscriber === client) this.#link.up();
     } catch (error) {
       // connect() gave up or we were closed meanwhile; the heartbeat starts over.
       if (this.#subscriber === client) {
-        this.#setDown(error);
+        this.#link.down(error);
         this.#subscriber = undefined;
         await client.destroy();
       }
@@ -117,7 +112,7 @@ class RedisBus implements InvalidationBus {
 
   /** Heartbeat: a PING through the subscribed connection, answered in order after any message. */
   async #check(): Promise<void> {
-    if (this.#checking || this.#closed) return;
+    if (this.#checking || this.#link.closed) return;
     this.#checking = true;
     try {
       const client = this.#subscriber;
@@ -129,7 +124,7 @@ class RedisBus implements InvalidationBus {
       } catch (error) {
         // A silent connection: stop trusting it, and start over on a fresh one.
         if (this.#subscriber !== client) return;
-        this.#setDown(error);
+        this.#link.down(error);
         this.#subscriber = undefined;
         client.destroy();
         await this.#subscribe();
@@ -155,18 +150,5 @@ class RedisBus implements InvalidationBus {
       return client;
     })();
     return this.#publisher;
-  }
-
-  #setUp(): void {
-    if (this.#live || this.#closed) return;
-    this.#live = true;
-    this.#listener?.up();
-    this.#readiness.wake();
-  }
-
-  #setDown(reason: unknown): void {
-    if (!this.#live) return;
-    this.#live = false;
-    this.#listener?.down(reason);
   }
 }

@@ -175,3 +175,55 @@ export function checkMs(value: number, name: string, owner: string): number {
   if (!(typeof value === 'number' && value > 0)) throw new RangeError(`${owner} option "${name}" must be a positive number of milliseconds; got ${String(value)}.`);
   return value;
 }
+
+/**
+ * The state every bus shares: whether its subscription is confirmed (`live`), its one listener,
+ * and who waits for it to go live. A bus calls `up()` when the server confirms the subscription
+ * and `down(reason)` when messages may be missed from then on.
+ */
+export class BusLink {
+  readonly #readiness = new Readiness();
+  #listener: BusListener | undefined;
+  #live = false;
+  #closed = false;
+
+  get live(): boolean {
+    return this.#live;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  attach(listener: BusListener): void {
+    if (this.#listener !== undefined) throw new Error('This invalidation bus already has a listener; create one bus per tiered store.');
+    this.#listener = listener;
+  }
+
+  wait(timeoutMs: number, what: string): Promise<void> {
+    return this.#readiness.wait(() => this.#live, timeoutMs, what);
+  }
+
+  invalidate(message: Invalidation): void {
+    this.#listener?.invalidate(message);
+  }
+
+  up(): void {
+    if (this.#live || this.#closed) return;
+    this.#live = true;
+    this.#listener?.up();
+    this.#readiness.wake();
+  }
+
+  down(reason: unknown): void {
+    if (!this.#live) return;
+    this.#live = false;
+    this.#listener?.down(reason);
+  }
+
+  /** Closed for good: down, and never up again. */
+  close(): void {
+    this.#closed = true;
+    this.down('closed');
+  }
+}
