@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { LRUCache } from 'lru-cache';
 import { createStore } from '../stores/create-store.js';
 import type { Store, StoreUsage } from '../stores/types.js';
 import type { Clock } from './clock.js';
@@ -20,6 +21,9 @@ export type { CacheOptions } from './options.js';
 export type { CacheErrorEvent, CacheEvents, FetchOptions, FetchResult, FetchStatus, InvalidateEvent, LookupEvent, Producer, WriteOptions } from './types.js';
 
 const MISSING = Symbol('missing');
+
+/** Bounds of each cache's stored-key memo. */
+const KEY_MEMO = { entries: 10_000, bytes: 4 * 1024 * 1024, longestKey: 1024 } as const;
 
 /**
  * A cache over one store — Django's `BaseCache`: a few guarded store primitives, and everything
@@ -47,7 +51,8 @@ export class Cache extends EventEmitter<CacheEvents> {
   readonly #entries: Entries;
   readonly #fetcher: Fetcher;
   readonly #locks = new Map<string, Promise<unknown>>();
-  readonly #keys = new Map<string, string>();
+  /** Stored keys of the default version, by your key: bounded by entries and bytes (see docs/reliability.md). */
+  readonly #keys = new LRUCache<string, string>({ max: KEY_MEMO.entries, maxSize: KEY_MEMO.bytes, sizeCalculation: (stored, key) => 2 * (stored.length + key.length) + 256 });
   readonly #connected: Promise<void>;
 
   constructor(options: CacheOptions = {}) {
@@ -114,12 +119,12 @@ export class Cache extends EventEmitter<CacheEvents> {
   /** The stored key for `key` (prefix, version, hashing applied) — what lands in the store. */
   makeKey(key: string, version?: number): string {
     if (version !== undefined && version !== this.version) return makeKey(key, this.keyPrefix, version, this.keyFunction);
-    // Renders build the same keys over and over: memoise the default version's (bounded).
+    // Renders build the same keys over and over: memoise the default version's (bounded; long
+    // keys, which are hashed anyway, are not held).
     let stored = this.#keys.get(key);
     if (stored === undefined) {
       stored = makeKey(key, this.keyPrefix, this.version, this.keyFunction);
-      if (this.#keys.size >= 10_000) this.#keys.clear();
-      this.#keys.set(key, stored);
+      if (key.length <= KEY_MEMO.longestKey) this.#keys.set(key, stored);
     }
     return stored;
   }

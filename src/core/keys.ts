@@ -13,7 +13,7 @@
  * Anything a backend cannot take (longer than 200 bytes, whitespace, control characters) is
  * replaced by a SHA-256 of the whole key, keeping prefix and version readable.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { CacheError } from './errors.js';
 
@@ -37,7 +37,7 @@ export const MAX_KEY_BYTES = 200;
 const UNSAFE = /[\s\u0000-\u001f\u007f]/u;
 
 export function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+  return hash('sha256', text, 'hex');
 }
 
 export function makeKey(key: string, keyPrefix: string, version: number, keyFunction: KeyFunction = defaultKeyFunction): string {
@@ -167,8 +167,8 @@ export const FRAGMENT_KEY_MEMO = { entries: 10_000, bytes: 4 * 1024 * 1024, long
 const fragmentKeys = new LRUCache<string, string>({
   max: FRAGMENT_KEY_MEMO.entries,
   maxSize: FRAGMENT_KEY_MEMO.bytes,
-  // UTF-16 strings, plus the map node and LRU links.
-  sizeCalculation: (key, memo) => 2 * (memo.length + key.length) + 96,
+  // UTF-16 strings, plus what V8 and the LRU spend per entry beside them (measured: ~250 bytes).
+  sizeCalculation: (key, memo) => 2 * (memo.length + key.length) + 256,
 });
 
 function memoKey(name: string, varyOn: readonly unknown[]): string | undefined {

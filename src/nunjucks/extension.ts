@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import nunjucks from 'nunjucks';
 import type { Cache, FetchOptions } from '../core/cache.js';
 import { fragmentKey, sha256 } from '../core/keys.js';
@@ -40,7 +41,8 @@ export class CacheExtension {
   readonly tags: string[];
   readonly cache: Cache;
   readonly #digest: boolean;
-  readonly #includeDigests = new Map<string, string>();
+  /** Block digests extended with their includes' sources, by block digest and include list (bounded). */
+  readonly #includeDigests = new LRUCache<string, string>({ max: 1_000 });
 
   constructor(cache: Cache, options: CacheExtensionOptions = {}) {
     this.cache = cache;
@@ -189,10 +191,13 @@ export class CacheExtension {
 
 const NO_TAGS: string[] = [];
 
+/** Warnings already given, by fragment name: at most `WARNED_MAX` names (then no new warnings), each cut to 200 characters. */
 const warned = new Set<string>();
+const WARNED_MAX = 100;
 function warnOnce(id: string, message: string): void {
-  if (warned.has(id)) return;
-  warned.add(id);
+  const key = id.slice(0, 200);
+  if (warned.has(key) || warned.size >= WARNED_MAX) return;
+  warned.add(key);
   process.emitWarning(message, { code: 'NJKC_INCLUDE_IN_FOR' });
 }
 
