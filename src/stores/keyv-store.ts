@@ -16,6 +16,31 @@ export interface KeyvStoreOptions {
   sweep?: (keyv: Keyv) => Promise<number>;
 }
 
+/**
+ * What a read returns for a stored text that is not Keyv's JSON (another program wrote under our
+ * namespace, or the row is damaged). It is an ordinary value that is not an envelope, so the cache
+ * counts it in `stats().corrupt` and reads a miss — instead of Keyv's parse error failing the
+ * read, counting against the circuit breaker, and throwing when `failOpen` is false.
+ */
+export const FOREIGN_VALUE = Object.freeze({ njkcForeign: true });
+
+/** Make Keyv's deserialisation read a text it cannot parse (or that lacks Keyv's `{ value }` wrapper) as `FOREIGN_VALUE`. */
+function tolerateForeignValues(keyv: Keyv): void {
+  const deserialize = keyv.deserialize;
+  if (typeof deserialize !== 'function') return;
+  keyv.deserialize = (async (data: string) => {
+    let parsed: unknown;
+    try {
+      parsed = await deserialize(data);
+    } catch {
+      return { value: FOREIGN_VALUE };
+    }
+    if (parsed === undefined || parsed === null) return parsed as undefined;
+    if (typeof parsed !== 'object' || !('value' in parsed)) return { value: FOREIGN_VALUE };
+    return parsed;
+  }) as Keyv['deserialize'];
+}
+
 /** Adapts any Keyv instance to the narrow `Store` contract. */
 export class KeyvStore implements Store {
   readonly kind: string;
@@ -43,6 +68,7 @@ export class KeyvStore implements Store {
         // Errors must reach the caller (which fails open), not vanish into Keyv's event emitter.
         keyv.throwOnErrors = true;
         keyv.on('error', () => {});
+        tolerateForeignValues(keyv);
         return keyv;
       },
       (error: unknown) => {

@@ -10,7 +10,15 @@ if (REDIS_URL === undefined) {
   });
 } else {
   const url = REDIS_URL;
-  describeStoreConformance('redis', { makeStore: () => createStore(url), shared: true });
+  describeStoreConformance('redis', {
+    makeStore: () => createStore(url),
+    shared: true,
+    // what another program writing under our namespace would leave: any string at the key
+    writeRaw: async (store, key, text) => {
+      const keyv = await store.keyv!();
+      await (keyv.store as { client: { set(key: string, value: string): Promise<unknown> } }).client.set(`njkc::${key}`, text);
+    },
+  });
 
   describe('redis store', () => {
     it('clear() removes only its own namespace', async () => {

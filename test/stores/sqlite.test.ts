@@ -9,7 +9,14 @@ const dir = mkdtempSync(join(tmpdir(), 'njkc-sqlite-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 
-describeStoreConformance('sqlite', { makeStore: () => createStore(`sqlite://${join(dir, `conf-${++n}.db`)}`) });
+describeStoreConformance('sqlite', {
+  makeStore: () => createStore(`sqlite://${join(dir, `conf-${++n}.db`)}`),
+  // what another program writing under our namespace would leave: any text in the value column
+  writeRaw: async (store, key, text) => {
+    const keyv = await store.keyv!();
+    await (keyv.store as { query(sql: string, ...params: unknown[]): Promise<unknown> }).query('INSERT OR REPLACE INTO njkc_cache (key, value) VALUES (?, ?)', `njkc:${key}`, text);
+  },
+});
 
 describe('sqlite store', () => {
   it('creates its table explicitly (createcachetable) and on first use', async () => {
