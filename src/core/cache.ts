@@ -370,7 +370,8 @@ export class Cache extends EventEmitter<CacheEvents> {
   }
 
   #report(error: unknown, operation: string): void {
-    this.#stats.count('errors');
+    // A value the store refused for its size is counted where values too big for maxEntryBytes are.
+    this.#stats.count(error instanceof CacheError && error.code === 'ERR_CACHE_ENTRY_TOO_LARGE' ? 'oversize' : 'errors');
     if (this.listenerCount('error') > 0) this.emit('error', { error, operation });
   }
 
