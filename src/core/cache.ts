@@ -54,6 +54,8 @@ export class Cache extends EventEmitter<CacheEvents> {
   readonly #keys = new LRUCache<string, string>({ max: KEY_MEMO.entries, maxSize: KEY_MEMO.bytes, sizeCalculation: (stored, key) => 2 * (stored.length + key.length) + 256 });
   readonly #connected: Promise<void>;
   readonly #lock: LockOptions | undefined;
+  /** Removes the listener this cache added to its store (see `Store.subscribe`). */
+  readonly #unsubscribe: (() => void) | undefined;
 
   constructor(options: CacheOptions = {}) {
     super();
@@ -94,7 +96,7 @@ export class Cache extends EventEmitter<CacheEvents> {
       report: (error, operation) => this.#report(error, operation),
     });
     // Another process's invalidation cancels the store of our renders of those keys, as ours do.
-    this.store.subscribe?.((change) => (change === 'clear' ? this.#flights.detachAll() : this.#flights.detachKeys(change)));
+    this.#unsubscribe = this.store.subscribe?.((change) => (change === 'clear' ? this.#flights.detachAll() : this.#flights.detachKeys(change))) ?? undefined;
     // Load the driver and connect in the background, so the first request does not pay for it
     // (and does not run into the operation timeout). Failures surface as ordinary store errors.
     this.#connected = this.store.connect === undefined ? Promise.resolve() : this.store.connect();
@@ -296,6 +298,7 @@ export class Cache extends EventEmitter<CacheEvents> {
   async close(): Promise<void> {
     if (this.#io.closed) return;
     this.#io.closed = true;
+    this.#unsubscribe?.();
     this.#io.guard.close();
     await this.store.close();
   }
