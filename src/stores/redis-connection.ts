@@ -100,3 +100,40 @@ export async function openCluster(cluster: RedisClusterConfig, options: RedisCon
   const { createCluster } = await import('@keyv/redis');
   return createCluster(clusterOptions(cluster, options)) as unknown as RedisClusterType;
 }
+
+/** The parts of a node-redis client (or cluster) that closing needs. */
+export interface ClosableClient {
+  isOpen: boolean;
+  isReady: boolean;
+  destroy(): unknown;
+  once(event: 'ready' | 'error', listener: () => void): unknown;
+  off(event: 'ready' | 'error', listener: () => void): unknown;
+}
+
+/**
+ * Close a client now, without waiting for queued commands. A client still opening its connection
+ * (stores and buses connect in the background) would finish opening after destroy() and keep the
+ * process alive — node-redis then reports itself closed and refuses a second destroy — so first
+ * wait for the attempt to end: ready, an error (Redis unreachable), or `timeoutMs`.
+ */
+export async function destroyClient(client: ClosableClient, timeoutMs: number): Promise<void> {
+  if (client.isOpen && !client.isReady) {
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        client.off('ready', done);
+        client.off('error', done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      timer.unref();
+      client.once('ready', done);
+      client.once('error', done);
+    });
+  }
+  try {
+    await client.destroy();
+  } catch {
+    // already closed
+  }
+}
