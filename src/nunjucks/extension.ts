@@ -55,12 +55,16 @@ export class CacheExtension {
    * arrow); installCache gives it the Environment. See preflight.ts.
    */
   readonly preprocess = (src: string): string => {
-    if (this.environment !== undefined) checkIncludesInLoops(src, this.environment, this.tags[0] as string);
+    if (this.environment !== undefined) checkIncludesInLoops(src, this.environment, this.tags[0] as string, this.compiling, this.extensionName);
     return src;
   };
 
   /** The Environment the tag is installed on (set by installCache). */
   environment: PreflightEnvironment | undefined;
+  /** The name the Environment knows this extension by (set by installCache). */
+  extensionName = 'NunjucksFragmentCache';
+  /** Path of the template being compiled, when known (set by installCache), for relative includes. */
+  compiling: string | undefined;
 
   /** Forget the digests of included templates (a watching loader saw a template change). */
   forgetIncludeDigests(): void {

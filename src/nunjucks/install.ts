@@ -66,9 +66,11 @@ export function installCache<E extends NunjucksEnvironment>(env: E, cache: Cache
   }
   const extension = new CacheExtension(cache, options);
   extension.environment = env as PreflightEnvironment;
+  extension.extensionName = EXTENSION_NAME;
   if (previous === undefined) {
     const installation: Installation = { extension, filter };
     installations.set(env, installation);
+    trackCompiles(env, installation);
     // A watching FileSystemLoader reloads edited templates; included ones' digests must follow.
     for (const loader of (env as { loaders?: Array<{ on?: (event: string, listener: () => void) => void }> }).loaders ?? []) {
       loader.on?.('update', () => installation.extension.forgetIncludeDigests());
@@ -84,6 +86,52 @@ export function installCache<E extends NunjucksEnvironment>(env: E, cache: Cache
   if (filter !== false) env.addFilter(filter, resolveFilter as (...args: never[]) => unknown, true);
   caches.set(env, cache);
   return env;
+}
+
+interface CompilableTemplate {
+  path?: string;
+  _compile?: () => unknown;
+}
+const TRACKED = Symbol('njkc-tracked');
+
+/**
+ * Tell the extension which template it is compiling, so the include check resolves relative names
+ * (`"./row.njk"`) against it as Nunjucks does. Nunjucks passes only the source to `preprocess`;
+ * the template objects `getTemplate` hands out know their path.
+ */
+function trackCompiles(env: NunjucksEnvironment, installation: Installation): void {
+  const target = env as unknown as { getTemplate?: (...args: unknown[]) => unknown };
+  const getTemplate = target.getTemplate;
+  if (typeof getTemplate !== 'function') return;
+  const track = (template: unknown): void => {
+    const t = template as (CompilableTemplate & { [TRACKED]?: true }) | null | undefined;
+    if (t === null || typeof t !== 'object' || t[TRACKED] || typeof t._compile !== 'function') return;
+    const compile = t._compile;
+    t[TRACKED] = true;
+    t._compile = function (this: CompilableTemplate) {
+      const extension = installation.extension;
+      const outer = extension.compiling;
+      extension.compiling = this.path;
+      try {
+        return compile.call(this);
+      } finally {
+        extension.compiling = outer;
+      }
+    };
+  };
+  target.getTemplate = function (this: unknown, ...args: unknown[]) {
+    const at = args.findLastIndex((arg) => typeof arg === 'function');
+    if (at !== -1) {
+      const callback = args[at] as (error: unknown, template?: unknown) => unknown;
+      args[at] = (error: unknown, template?: unknown) => {
+        track(template);
+        return callback(error, template);
+      };
+    }
+    const result = getTemplate.apply(this, args);
+    track(result);
+    return result;
+  };
 }
 
 /**
