@@ -28,7 +28,7 @@ function folder(files: Record<string, string>): string {
   return dir;
 }
 
-class MapLoader extends nunjucks.Loader {
+class TemplateMap extends nunjucks.Loader {
   constructor(readonly templates: Record<string, string>) {
     super();
   }
@@ -37,6 +37,7 @@ class MapLoader extends nunjucks.Loader {
     return src === undefined ? null : { src, path: name, noCache: false };
   }
 }
+const MapLoader = TemplateMap as unknown as new (templates: Record<string, string>) => nunjucks.ILoader;
 
 /** Precompile `templates` with an Environment that has the tag, as `nunjucks-precompile` would, and load them back. */
 function precompiled(templates: Record<string, string>): nunjucks.PrecompiledLoader {
