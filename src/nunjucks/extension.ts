@@ -106,6 +106,12 @@ export class CacheExtension {
 
     const ttl = coerceTtl(ttlValue);
     if (ttl === undefined) return fail(`the TTL must be a number of seconds or none, got ${describe(ttlValue)}.`);
+    // An undefined value would silently key every caller alike, or store no tag: say which one it is.
+    const missing = varyOn.findIndex((value) => value === undefined);
+    if (missing !== -1) return fail(`vary-on value ${missing + 1} is undefined. Pass a defined value (a missing variable or field is a mistake here), or drop it.`);
+    for (const option of ['tags', 'stale']) {
+      if (option in options && options[option] === undefined) return fail(`${option}= is undefined. Give it a defined value, or leave the option out.`);
+    }
     const tags = normaliseTags(options.tags);
     if (tags === undefined) return fail(`tags= must be a string or a list of strings, got ${describe(options.tags)}.`);
     const stale = options.stale;
@@ -121,6 +127,15 @@ export class CacheExtension {
     const fetchOptions: FetchOptions = { ttl, tags, label: name };
     if (stale !== undefined) fetchOptions.staleTtl = stale;
     if (this.#digest) fetchOptions.digest = this.#fullDigest(context, digest, includes);
+
+    if (typeof ttl === 'number' && ttl <= 0) {
+      // The low-level API's TTL rule: 0 or less removes the entry (failing open) and stores nothing.
+      void this.cache.set(key, '', ttl).then(
+        () => body((error, output) => (error ? done(error) : done(null, safe(stripSentinel(output))))),
+        (error: unknown) => done(error),
+      );
+      return;
+    }
 
     // Warm hit held in this process: answer without a promise. The rest of the template then runs
     // inside this call, so nested synchronous answers are capped to keep the stack bounded (a loop
@@ -150,7 +165,7 @@ export class CacheExtension {
           const at = text.lastIndexOf(LOOP_SENTINEL);
           if (at !== -1 && text.slice(at + LOOP_SENTINEL.length) !== calledAt) {
             // Nunjucks drops errors from an include in a plain loop, so say it where it is seen.
-            const moved = frameMovedError(name, lineno, colno);
+            const moved = frameMovedError(name, lineno, colno, this.environment?.opts?.tags);
             warnOnce(`frame:${name}`, moved.message);
             return reject(moved);
           }
@@ -195,6 +210,13 @@ export class CacheExtension {
 
 const NO_TAGS: string[] = [];
 
+/** The body's output without the loop-position marker parse.ts appends. */
+function stripSentinel(output: unknown): string {
+  const text = output === undefined || output === null ? '' : String(output);
+  const at = text.lastIndexOf(LOOP_SENTINEL);
+  return at === -1 ? text : text.slice(0, at);
+}
+
 /** Warnings already given, by fragment name: at most `WARNED_MAX` names (then no new warnings), each cut to 200 characters. */
 const warned = new Set<string>();
 const WARNED_MAX = 100;
@@ -206,10 +228,12 @@ function warnOnce(id: string, message: string): void {
 }
 
 /** The body rendered against a later loop item than the tag was called for: store nothing, say why. */
-function frameMovedError(name: string, lineno: number, colno: number): Error {
+function frameMovedError(name: string, lineno: number, colno: number, tags: { blockStart?: string; blockEnd?: string } = {}): Error {
+  const bs = tags.blockStart ?? '{%';
+  const be = tags.blockEnd ?? '%}';
   return new TemplateError(
     `cache tag "${name}": this fragment is inside an include in a plain for loop, and Nunjucks moved on to the next item before the fragment rendered, so it was not stored. ` +
-      'Write the loop as {% asyncEach item in items %}…{% endeach %} (asyncEach waits for each include).',
+      `Write the loop as ${bs} asyncEach item in items ${be}…${bs} endeach ${be} (asyncEach waits for each include).`,
     lineno,
     colno,
   );
