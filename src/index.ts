@@ -13,6 +13,7 @@ export type { CacheStats, LabelStats } from './core/stats.js';
 export type { TtlSeconds, TtlInput } from './core/ttl.js';
 
 export { createStore, isStore } from './stores/create-store.js';
+export { redactUrl } from './stores/redact.js';
 export type { StoreSpec } from './stores/create-store.js';
 export { createMemoryStore, DEFAULT_MEMORY_BYTES } from './stores/memory.js';
 export type { MemoryStoreOptions } from './stores/memory.js';

@@ -1,5 +1,6 @@
 import type { RedisClientOptions, RedisClientType, RedisClusterOptions, RedisClusterType } from '@keyv/redis';
 import { StoreSpecError } from '../core/errors.js';
+import { redactUrl } from './redact.js';
 
 /** A Redis Cluster: a few seed nodes (the client discovers the rest) and options for every node. */
 export interface RedisClusterConfig {
@@ -32,13 +33,13 @@ export const CLUSTER_URL_FORM = 'redis+cluster://[user:password@]host:port[,host
  */
 export function parseClusterUrl(spec: string): RedisClusterConfig {
   const match = /^(rediss?)\+cluster:\/\/(?:([^@/?]*)@)?([^/?#]+)\/?(?:[?#].*)?$/i.exec(spec.trim());
-  if (match === null) throw new StoreSpecError(`Malformed Redis Cluster URL "${spec}". Expected ${CLUSTER_URL_FORM}.`);
+  if (match === null) throw new StoreSpecError(`Malformed Redis Cluster URL "${redactUrl(spec)}". Expected ${CLUSTER_URL_FORM}.`);
   const [, scheme = 'redis', auth, hosts = ''] = match;
   const tls = scheme.toLowerCase() === 'rediss';
   const rootNodes = hosts.split(',').map((hostPort) => {
     const text = hostPort.trim();
     if (!/^(\[[0-9a-f:.]+\]|[^:\s]+):\d{1,5}$/i.test(text)) {
-      throw new StoreSpecError(`Redis Cluster URL "${spec}": "${text}" is not host:port. Expected ${CLUSTER_URL_FORM}.`);
+      throw new StoreSpecError(`Redis Cluster URL "${redactUrl(spec)}": "${text}" is not host:port. Expected ${CLUSTER_URL_FORM}.`);
     }
     return { url: `${tls ? 'rediss' : 'redis'}://${text}` };
   });
