@@ -10,7 +10,7 @@ import { Flights } from './flights.js';
 import { GuardedStore } from './guarded-store.js';
 import { StoreGuard } from './guard.js';
 import { fragmentKey, makeKey, tagKey, viewKey, type KeyFunction } from './keys.js';
-import { resolveOptions, type CacheOptions, type LockOptions } from './options.js';
+import { checkTimer, resolveOptions, type CacheOptions, type LockOptions } from './options.js';
 import { StatsRecorder, type CacheStats } from './stats.js';
 import { TagTokens } from './tag-tokens.js';
 import { describe, type TtlInput, type TtlSeconds } from './ttl.js';
@@ -108,6 +108,7 @@ export class Cache extends EventEmitter<CacheEvents> {
    * the store cannot be reached within `timeoutMs` milliseconds (default 5 000).
    */
   async connect(timeoutMs = 5_000): Promise<void> {
+    checkTimer(timeoutMs, 'timeoutMs');
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new CacheError('ERR_CACHE_STORE_TIMEOUT', `Could not reach the ${this.store.kind} store within ${timeoutMs} ms. Is it running, and is the URL right?`)), timeoutMs);

@@ -5,6 +5,7 @@ import { CacheError } from './errors.js';
 import type { BreakerOptions } from './guard.js';
 import { defaultKeyFunction, type KeyFunction } from './keys.js';
 import { describe, resolveTtl, type TtlSeconds } from './ttl.js';
+import { MAX_TIMER_MS } from '../stores/ms.js';
 
 export interface CacheOptions {
   /** Where values live: a URL (`"memory"`, `"sqlite://cache.db"`, `"redis://127.0.0.1:6379"`), a Keyv, an adapter or a Store. Default `"memory"`. */
@@ -80,7 +81,7 @@ export function resolveOptions(options: CacheOptions): ResolvedOptions {
     version: checkInt(options.version ?? 1, 'version'),
     defaultTtl,
     keyFunction: options.keyFunction ?? defaultKeyFunction,
-    timeoutMs: checkPositive(options.timeoutMs ?? 500, 'timeoutMs'),
+    timeoutMs: checkTimer(options.timeoutMs ?? 500, 'timeoutMs'),
     failOpen: options.failOpen ?? true,
     breaker:
       options.breaker === false
@@ -88,7 +89,7 @@ export function resolveOptions(options: CacheOptions): ResolvedOptions {
         : {
             // `?? default` per field: `{ failureThreshold: undefined }` must not switch the breaker off.
             failureThreshold: checkPositive(options.breaker?.failureThreshold ?? 5, 'breaker.failureThreshold'),
-            cooldownMs: checkPositive(options.breaker?.cooldownMs ?? 5_000, 'breaker.cooldownMs'),
+            cooldownMs: checkTimer(options.breaker?.cooldownMs ?? 5_000, 'breaker.cooldownMs'),
           },
     maxEntryBytes: checkPositive(options.maxEntryBytes ?? 1024 * 1024, 'maxEntryBytes'),
     staleTtl: checkNonNegative(options.staleTtl ?? 0, 'staleTtl'),
@@ -98,11 +99,24 @@ export function resolveOptions(options: CacheOptions): ResolvedOptions {
         ? undefined
         : {
             lock: options.lock,
-            ttlMs: checkPositive(options.lockTtlMs ?? 10_000, 'lockTtlMs'),
-            waitMs: checkNonNegative(options.lockWaitMs ?? 5_000, 'lockWaitMs'),
-            pollMs: checkPositive(options.lockPollMs ?? 20, 'lockPollMs'),
+            ttlMs: checkTimer(options.lockTtlMs ?? 10_000, 'lockTtlMs'),
+            waitMs: checkTimer(options.lockWaitMs ?? 5_000, 'lockWaitMs', true),
+            pollMs: checkTimer(options.lockPollMs ?? 20, 'lockPollMs'),
           },
   };
+}
+
+/**
+ * A number of milliseconds a timer will wait for: above 0 (or 0 with `zero`) and at most
+ * `MAX_TIMER_MS`, since Node fires a longer timer after 1 ms.
+ */
+export function checkTimer(value: number, name: string, zero = false): number {
+  if (zero) checkNonNegative(value, name);
+  else checkPositive(value, name);
+  if (!(value <= MAX_TIMER_MS)) {
+    throw new CacheError('ERR_CACHE_OPTIONS', `Cache option "${name}" must be at most ${MAX_TIMER_MS} ms (about 24.8 days, the longest a Node.js timer waits); got ${describe(value)}.`);
+  }
+  return value;
 }
 
 function checkInt(value: number, name: string): number {
@@ -119,3 +133,4 @@ export function checkNonNegative(value: number, name: string): number {
   if (typeof value !== 'number' || !(value >= 0)) throw new CacheError('ERR_CACHE_OPTIONS', `"${name}" must be zero or a positive number; got ${describe(value)}.`);
   return value;
 }
+export { MAX_TIMER_MS } from '../stores/ms.js';

@@ -5,6 +5,7 @@ import { PageCacheError } from './errors.js';
 import { implicitKeyFields } from './keys.js';
 import type { PageSkipReason } from './policy.js';
 import type { PageApp } from './refresh.js';
+import { MAX_TIMER_MS } from '../core/options.js';
 
 /** Options of `cachePage` and `cacheMiddleware`. */
 export interface PageCacheOptions {
@@ -102,7 +103,7 @@ export function resolvePageOptions(cache: Cache, options: PageCacheOptions, labe
   if (typeof staleTtl !== 'number' || !(staleTtl >= 0) || !Number.isFinite(staleTtl)) fail(`"staleTtl" must be zero or a positive number of seconds; got ${String(staleTtl)}.`);
   if (options.app !== undefined && typeof options.app !== 'function') fail('"app" must be a request listener, (req, res) => void.');
   const waitMs = options.waitMs ?? 10_000;
-  if (!(typeof waitMs === 'number' && waitMs > 0 && Number.isFinite(waitMs))) fail(`"waitMs" must be a positive number of milliseconds; got ${String(waitMs)}.`);
+  if (!(typeof waitMs === 'number' && waitMs > 0 && waitMs <= MAX_TIMER_MS)) fail(`"waitMs" must be a number of milliseconds above 0 up to ${MAX_TIMER_MS} (about 24.8 days, the longest a Node.js timer waits); got ${String(waitMs)}.`);
   const tags = options.tags;
   if (tags !== undefined && typeof tags !== 'function' && !(Array.isArray(tags) && tags.every((tag) => typeof tag === 'string'))) {
     fail('"tags" must be a list of strings or a function (req) => list of strings.');

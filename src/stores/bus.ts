@@ -172,11 +172,7 @@ export class Readiness {
   }
 }
 
-/** A positive number of milliseconds, or a RangeError naming the option. */
-export function checkMs(value: number, name: string, owner: string): number {
-  if (!(typeof value === 'number' && value > 0)) throw new RangeError(`${owner} option "${name}" must be a positive number of milliseconds; got ${String(value)}.`);
-  return value;
-}
+export { checkMs } from './ms.js';
 
 /**
  * The state every bus shares: whether its subscription is confirmed (`live`), its one listener,

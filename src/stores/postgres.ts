@@ -2,6 +2,7 @@ import { Keyv } from 'keyv';
 import { KeyvStore } from './keyv-store.js';
 import { loadPg } from './pg.js';
 import type { Store } from './types.js';
+import { checkMs } from './ms.js';
 
 export interface PostgresStoreOptions {
   /** `postgres://user:password@host:5432/database` (or `postgresql://`). */
@@ -43,7 +44,8 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
   const table = checkName(options.table ?? 'njkc_cache', 'table');
   const schema = checkName(options.schema ?? 'public', 'schema');
   const qualified = `${schema}.${table}`;
-  const sweepEvery = options.sweepIntervalMs ?? 60_000;
+  const sweepEvery = checkMs(options.sweepIntervalMs ?? 60_000, 'sweepIntervalMs', 'PostgreSQL store', true);
+  const connectTimeoutMs = checkMs(options.connectTimeoutMs ?? 2_000, 'connectTimeoutMs', 'PostgreSQL store');
   const createSql = `${schema === 'public' ? '' : `CREATE SCHEMA IF NOT EXISTS ${schema}; `}CREATE${options.unlogged ? ' UNLOGGED' : ''} TABLE IF NOT EXISTS ${qualified} (key VARCHAR(255) PRIMARY KEY, value TEXT)`;
   let timer: NodeJS.Timeout | undefined;
   let endPool: (() => Promise<void>) | undefined;
@@ -62,7 +64,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     connect: async () => {
       const { KeyvPostgres } = await import('@keyv/postgres');
       const pg = loadPg();
-      const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10, connectionTimeoutMillis: options.connectTimeoutMs ?? 2_000, keepAlive: true });
+      const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10, connectionTimeoutMillis: connectTimeoutMs, keepAlive: true });
       // An idle connection dropped by a server restart must not crash the process; the next query reconnects.
       pool.on('error', () => {});
       endPool = () => pool.end();

@@ -4,6 +4,7 @@ import { StoreSpecError } from '../core/errors.js';
 import type { DistributedLock } from './lock.js';
 import { openClient, openCluster, parseClusterUrl, type RedisConnection } from './redis-connection.js';
 import { redactUrl } from './redact.js';
+import { checkMs } from './ms.js';
 
 export interface RedisLockOptions {
   /** Prepended to every lock key (default "njkc:lock:"). */
@@ -38,7 +39,7 @@ class RedisLock implements DistributedLock {
 
   constructor(connection: string | RedisConnection | LockClient, options: RedisLockOptions) {
     this.#prefix = options.prefix ?? 'njkc:lock:';
-    const opts = { connectTimeoutMs: options.connectTimeoutMs ?? 2_000, disableOfflineQueue: true, name: 'njkc-lock' };
+    const opts = { connectTimeoutMs: checkMs(options.connectTimeoutMs ?? 2_000, 'connectTimeoutMs', 'Redis lock'), disableOfflineQueue: true, name: 'njkc-lock' };
     if (isClient(connection)) {
       this.#owned = false;
       this.#client = Promise.resolve(connection);

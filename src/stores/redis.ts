@@ -2,6 +2,7 @@ import { Keyv } from 'keyv';
 import { KeyvStore } from './keyv-store.js';
 import { clientOptions, clusterOptions, destroyClient, type ClosableClient, type RedisConnection } from './redis-connection.js';
 import type { Store } from './types.js';
+import { checkMs } from './ms.js';
 
 export type RedisStoreOptions = RedisConnection & {
   /** Namespace prepended to every key (default "njkc"); `clear()` removes only these keys. */
@@ -19,6 +20,7 @@ export type RedisStoreOptions = RedisConnection & {
  */
 export function createRedisStore(options: RedisStoreOptions): Store {
   const namespace = options.namespace ?? 'njkc';
+  if (options.connectTimeoutMs !== undefined) checkMs(options.connectTimeoutMs, 'connectTimeoutMs', 'Redis store');
   const flags = { namespace, throwOnConnectError: true, throwOnErrors: true };
   return new KeyvStore({
     kind: 'redis',

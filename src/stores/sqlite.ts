@@ -1,6 +1,7 @@
 import { Keyv } from 'keyv';
 import { KeyvStore } from './keyv-store.js';
 import type { Store } from './types.js';
+import { checkMs } from './ms.js';
 
 export interface SqliteStoreOptions {
   /** File path, or ":memory:". */
@@ -26,7 +27,8 @@ interface SqliteAdapter {
 export function createSqliteStore(options: SqliteStoreOptions): Store {
   const table = options.table ?? 'njkc_cache';
   if (!/^\w+$/.test(table)) throw new RangeError(`SQLite table name must be letters, digits and underscores; got "${table}".`);
-  const sweepEvery = options.sweepIntervalMs ?? 60_000;
+  const sweepEvery = checkMs(options.sweepIntervalMs ?? 60_000, 'sweepIntervalMs', 'SQLite store', true);
+  const busyTimeoutMs = checkMs(options.busyTimeoutMs ?? 5_000, 'busyTimeoutMs', 'SQLite store', true);
   let timer: NodeJS.Timeout | undefined;
 
   const adapterOf = (keyv: Keyv): SqliteAdapter => keyv.store as SqliteAdapter;
@@ -43,7 +45,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     kind: 'sqlite',
     connect: async () => {
       const { default: KeyvSqlite } = await import('@keyv/sqlite');
-      const adapter = new KeyvSqlite({ uri: `sqlite://${options.path}`, table, busyTimeout: options.busyTimeoutMs ?? 5_000 });
+      const adapter = new KeyvSqlite({ uri: `sqlite://${options.path}`, table, busyTimeout: busyTimeoutMs });
       const keyv = new Keyv({ store: adapter, namespace: 'njkc' });
       // WAL lets readers in other processes proceed while one process writes.
       if (options.path !== ':memory:') await (adapter as unknown as SqliteAdapter).query('PRAGMA journal_mode = WAL');

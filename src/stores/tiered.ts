@@ -3,6 +3,7 @@ import { LRUCache } from 'lru-cache';
 import type { Invalidation, InvalidationBus } from './bus.js';
 import { copy, expiryOf, hold, normalise, type Held } from './tier-values.js';
 import type { Store, StoreEntry, StoreUsage } from './types.js';
+import { checkMs } from './ms.js';
 
 export interface TieredStoreOptions {
   /**
@@ -93,7 +94,7 @@ export class TieredStore extends EventEmitter<TierEvents> implements Store {
     this.kind = `memory+${shared.kind}`;
     this.#maxBytes = options.maxBytes ?? DEFAULT_TIER_BYTES;
     if (!Number.isInteger(this.#maxBytes) || this.#maxBytes <= 0) throw new RangeError(`first tier "maxBytes" must be a positive whole number of bytes; got ${String(options.maxBytes)}.`);
-    if (options.maxAgeMs !== undefined && !(options.maxAgeMs > 0)) throw new RangeError(`first tier "maxAgeMs" must be a positive number of milliseconds; got ${String(options.maxAgeMs)}.`);
+    if (options.maxAgeMs !== undefined) checkMs(options.maxAgeMs, 'maxAgeMs', 'first tier');
     this.#maxAgeMs = options.maxAgeMs;
     // Expiry is checked here on every read rather than given to lru-cache, whose per-entry TTL
     // bookkeeping costs time on every hit; expired entries wait for eviction within the budget.
