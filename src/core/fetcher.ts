@@ -129,7 +129,10 @@ export class Fetcher {
   /** The entry and its tags' tokens, read in one store call. `null` when the store failed. */
   async #lookup(key: string, options: FetchOptions): Promise<{ envelope: Envelope | undefined; tokens: Tokens } | null> {
     const tags = options.tags ?? [];
-    const raws = await this.#o.io.read('fetch', [key, ...tags.map((tag) => this.#o.tags.key(tag))]);
+    const group = tags.length === 0 ? [key] : [key, ...tags.map((tag) => this.#o.tags.key(tag))];
+    const read = (keys: readonly string[]) => this.#o.io.read('fetch', keys);
+    // In a render, the scope answers from what it prefetched (one round trip for the whole view).
+    const raws = await (options.scope === undefined ? read(group) : options.scope.read(group, read));
     if (raws === null) return null;
     const tokens = TagTokens.fromRaw(tags, raws.slice(1));
     const envelope = this.#o.entries.open(raws[0]);

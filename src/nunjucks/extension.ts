@@ -3,6 +3,7 @@ import type { Cache, FetchOptions } from '../core/cache.js';
 import { fragmentKey, sha256 } from '../core/keys.js';
 import { coerceTtl, describe } from '../core/ttl.js';
 import { checkIncludesInLoops, type PreflightEnvironment } from './preflight.js';
+import { readScopeOf } from './read-scope.js';
 import { LOOP_SENTINEL, parseCacheTag, type NjkLexer, type NjkNode, type NjkNodes, type NjkParser } from './parse.js';
 
 type Callback = (error: unknown, result?: unknown) => void;
@@ -10,6 +11,7 @@ type BodyFn = (callback: (error: unknown, output?: unknown) => void) => void;
 
 /** The parts of a Nunjucks Environment the tag needs at run time (whichever copy built it). */
 interface RenderContext {
+  ctx: Record<string, unknown>;
   env: {
     getFilter(name: string): (value: unknown) => unknown;
     loaders?: Array<{ getSource?: (name: string) => { src: string } | null; noCache?: boolean; async?: boolean }>;
@@ -151,6 +153,8 @@ export class CacheExtension {
           resolve(at === -1 ? text : text.slice(0, at));
         });
       });
+    // Not held in this process: the render's read scope prefetches what the last render read.
+    fetchOptions.scope = readScopeOf(context.ctx, this.cache);
     this.cache.fetch(key, producer, fetchOptions).then(
       (result) => done(null, safe(result.value)),
       (error: unknown) => done(error),
