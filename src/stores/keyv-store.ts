@@ -7,6 +7,11 @@ export interface KeyvStoreOptions {
   connect: () => Promise<Keyv>;
   /** Synchronous look-up in an in-process backend (see `Store.peek`). */
   peek?: (key: string) => unknown;
+  /**
+   * Synchronous access to the same data, once it is open (SQLite through better-sqlite3): reads,
+   * writes and `peek` use it instead of Keyv's asynchronous path.
+   */
+  sync?: () => SyncAccess | undefined;
   /** How to disconnect, when Keyv's own `disconnect()` is not enough. */
   disconnect?: (keyv: Keyv) => Promise<void>;
   /** Extra clean-up after Keyv disconnects (timers, file handles). */
@@ -14,6 +19,15 @@ export interface KeyvStoreOptions {
   usage?: (keyv: Keyv) => Promise<StoreUsage>;
   createTable?: (keyv: Keyv) => Promise<void>;
   sweep?: (keyv: Keyv) => Promise<number>;
+}
+
+/** The store's data, synchronously, exactly as Keyv would read and write it. */
+export interface SyncAccess {
+  get(key: string): unknown;
+  getMany(keys: readonly string[]): unknown[];
+  setMany(entries: readonly StoreEntry[]): void;
+  /** Whether something was removed. */
+  deleteMany(keys: readonly string[]): boolean;
 }
 
 /** Adapts any Keyv instance to the narrow `Store` contract. */
@@ -30,8 +44,18 @@ export class KeyvStore implements Store {
     this.kind = options.kind;
     this.#options = options;
     // Optional capabilities exist only where the backend has them, so callers can test for them.
-    const { peek, usage, createTable, sweep } = options;
+    const { peek, sync, usage, createTable, sweep } = options;
     if (peek) this.peek = peek;
+    else if (sync) {
+      this.peek = (key) => {
+        try {
+          return sync()?.get(key);
+        } catch {
+          // Not answered here: the asynchronous read that follows reports the error.
+          return undefined;
+        }
+      };
+    }
     if (usage) this.usage = async () => usage(await this.keyv());
     if (createTable) this.createTable = async () => createTable(await this.keyv());
     if (sweep) this.sweep = async () => sweep(await this.keyv());
@@ -61,32 +85,47 @@ export class KeyvStore implements Store {
   }
 
   async get(key: string): Promise<unknown> {
+    const sync = this.#options.sync?.();
+    if (sync !== undefined) return sync.get(key);
     return (await this.keyv()).get(key);
   }
 
   async getMany(keys: readonly string[]): Promise<unknown[]> {
     if (keys.length === 0) return [];
+    const sync = this.#options.sync?.();
+    if (sync !== undefined) return sync.getMany(keys);
     const keyv = await this.keyv();
     return keyv.getMany([...keys]);
   }
 
   async set(key: string, value: unknown, ttlMs: number | undefined): Promise<void> {
+    const sync = this.#options.sync?.();
+    if (sync !== undefined) return sync.setMany([{ key, value, ttlMs }]);
     const ok = await (await this.keyv()).set(key, value, ttlMs);
     if (ok === false) throw new Error(`The ${this.kind} store refused to write "${key}".`);
   }
 
   async setMany(entries: readonly StoreEntry[]): Promise<void> {
     if (entries.length === 0) return;
+    const sync = this.#options.sync?.();
+    if (sync !== undefined) return sync.setMany(entries);
     const keyv = await this.keyv();
     await keyv.setMany(entries.map((e) => ({ key: e.key, value: e.value, ttl: e.ttlMs })));
   }
 
   async delete(key: string): Promise<boolean> {
+    const sync = this.#options.sync?.();
+    if (sync !== undefined) return sync.deleteMany([key]);
     return (await this.keyv()).delete(key);
   }
 
   async deleteMany(keys: readonly string[]): Promise<void> {
     if (keys.length === 0) return;
+    const sync = this.#options.sync?.();
+    if (sync !== undefined) {
+      sync.deleteMany(keys);
+      return;
+    }
     await (await this.keyv()).deleteMany([...keys]);
   }
 

@@ -10,6 +10,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 
 describeStoreConformance('sqlite', { makeStore: () => createStore(`sqlite://${join(dir, `conf-${++n}.db`)}`) });
+// Without better-sqlite3 (or with syncReads: false), reads go through @keyv/sqlite's own driver.
+describeStoreConformance('sqlite, asynchronous reads', { makeStore: () => createSqliteStore({ path: join(dir, `conf-async-${++n}.db`), syncReads: false }) });
 
 describe('sqlite store', () => {
   it('creates its table explicitly (createcachetable) and on first use', async () => {
@@ -42,6 +44,32 @@ describe('sqlite store', () => {
     expect(await store.sweep?.()).toBe(200);
     expect((await cache.usage()).entries).toBe(1);
     expect(await cache.get('long')).toBe('stays');
+    await cache.close();
+  });
+
+  it('answers a warm hit synchronously from the file, and two caches on one file see each other\'s invalidations at once', async () => {
+    const path = join(dir, 'shared.db');
+    const a = createCache({ store: `sqlite://${path}` });
+    const b = createCache({ store: `sqlite://${path}` });
+    await Promise.all([a.connect(), b.connect()]);
+    await a.set('page', '<p>one</p>', 60, { tags: ['posts'] });
+    expect(b.peek('page', { tags: ['posts'] })?.value).toBe('<p>one</p>');
+    await a.invalidateTags(['posts']);
+    expect(b.peek('page', { tags: ['posts'] })).toBeUndefined();
+    expect(await b.get('page', 'MISS')).toBe('MISS');
+    await b.set('k', 'v');
+    expect(a.peek('k')?.value).toBe('v');
+    await b.delete('k');
+    expect(a.peek('k')).toBeUndefined();
+    await a.close();
+    await b.close();
+  });
+
+  it('reads through @keyv/sqlite when asked to (syncReads: false): no synchronous peek', async () => {
+    const cache = createCache({ store: createSqliteStore({ path: join(dir, 'async.db'), syncReads: false }) });
+    await cache.set('k', 'v');
+    expect(cache.peek('k')).toBeUndefined();
+    expect(await cache.get('k')).toBe('v');
     await cache.close();
   });
 
