@@ -90,6 +90,10 @@ interface Snapshot {
   at: ChangeSeq;
 }
 
+type Step = { kind: 'values'; values: unknown[] } | { kind: 'prefetch'; keys: string[]; at: ChangeSeq } | { kind: 'alone' } | { kind: 'bypass' };
+const ALONE: Step = { kind: 'alone' };
+const BYPASS: Step = { kind: 'bypass' };
+
 /**
  * The reads of one render (see above). Pass it to `fetch` as `scope`; call `end()` when the render
  * is done so a render that looked up fewer keys than its plan shrinks the plan. Not shared between
@@ -120,28 +124,66 @@ export class ReadScope {
    * otherwise through `read` (which may return `null` when the store failed).
    */
   async read(group: KeyGroup, read: (keys: readonly string[]) => Promise<unknown[] | null>): Promise<unknown[] | null> {
-    const entryKey = group[0] as string;
-    if (this.#ended || this.#seen.has(entryKey)) return read(group);
-    this.#seen.set(entryKey, group);
+    const step = this.#step(group);
+    if (step.kind === 'values') return step.values;
+    if (step.kind === 'prefetch') {
+      const fetched = await read(step.keys);
+      if (fetched === null) return null;
+      const values = this.#land(step, fetched, group);
+      if (values !== undefined) return values;
+    }
+    const values = await read(group);
+    if (step.kind !== 'bypass') this.#record(group);
+    return values;
+  }
 
-    let values = this.#take(group);
-    if (values === undefined && this.#prefetched.size < MAX_PREFETCHES) {
+  /**
+   * The same, synchronously, for a store that can read in this process (`Store.peekMany`); like
+   * `read`, `undefined` from `peekMany` means it cannot answer now.
+   */
+  peek(group: KeyGroup, peekMany: (keys: readonly string[]) => unknown[] | undefined): unknown[] | undefined {
+    const step = this.#step(group);
+    if (step.kind === 'values') return step.values;
+    if (step.kind === 'prefetch') {
+      const fetched = peekMany(step.keys);
+      if (fetched === undefined) return undefined;
+      const values = this.#land(step, fetched, group);
+      if (values !== undefined) return values;
+    }
+    const values = peekMany(group);
+    if (step.kind !== 'bypass') this.#record(group);
+    return values;
+  }
+
+  /** What a lookup of `group` takes: values from the snapshot, a prefetch, or a read of its own. */
+  #step(group: KeyGroup): Step {
+    const entryKey = group[0] as string;
+    // A second lookup of one entry in a render (a lock's re-check, a peek that found it stale)
+    // reads the store and teaches the plan nothing.
+    if (this.#ended || this.#seen.has(entryKey)) return BYPASS;
+    this.#seen.set(entryKey, group);
+    const values = this.#take(group);
+    if (values !== undefined) {
+      if (this.#own !== undefined) this.#record(group);
+      return { kind: 'values', values };
+    }
+    if (this.#prefetched.size < MAX_PREFETCHES) {
       const plan = this.#plans.find(this.id, entryKey);
       if (plan !== undefined && plan !== this.#own && !this.#prefetched.has(plan)) {
         this.#prefetched.add(plan);
-        const fetched = await this.#prefetch(plan, group, read);
-        if (fetched === null) return null;
-        values = this.#take(group);
+        return { kind: 'prefetch', keys: this.#keysFor(plan, group), at: this.#plans.log.now() };
       }
     }
-    if (values !== undefined) {
-      if (this.#own !== undefined) this.#record(group);
-      return values;
-    }
-    // A deviation: read this lookup alone, and record this render's own plan from here on.
-    const read1 = await read(group);
-    this.#record(group);
-    return read1;
+    // A deviation: read alone, and record this render's own plan from here on.
+    return ALONE;
+  }
+
+  /** Keep what a prefetch read, and answer `group` from it (`undefined` if it changed meanwhile). */
+  #land(step: { keys: readonly string[]; at: ChangeSeq }, values: readonly unknown[], group: KeyGroup): unknown[] | undefined {
+    step.keys.forEach((key, i) => this.#snapshot.set(key, { value: values[i], at: step.at }));
+    const taken = this.#take(group);
+    if (taken !== undefined && this.#own !== undefined) this.#record(group);
+    return taken;
   }
 
   /** The render is done: a render that used only part of the plan it followed re-learns. */
@@ -171,18 +213,14 @@ export class ReadScope {
     return values;
   }
 
-  async #prefetch(plan: Plan, group: KeyGroup, read: (keys: readonly string[]) => Promise<unknown[] | null>): Promise<true | null> {
+  /** The keys a prefetch of `plan` reads: its lookups not yet made or held, and `group`. */
+  #keysFor(plan: Plan, group: KeyGroup): string[] {
     const keys = new Set<string>(group);
     for (const planned of plan.groups) {
-      if (this.#seen.has(planned[0] as string) && planned !== group) continue;
+      if (this.#seen.has(planned[0] as string)) continue;
       for (const key of planned) if (!this.#snapshot.has(key)) keys.add(key);
     }
-    const at = this.#plans.log.now();
-    const list = [...keys];
-    const values = await read(list);
-    if (values === null) return null;
-    list.forEach((key, i) => this.#snapshot.set(key, { value: values[i], at }));
-    return true;
+    return [...keys];
   }
 
   /** Record a lookup in this render's own plan, seeded with the lookups before it. */

@@ -9,6 +9,7 @@ import type { ChangeLog } from './change-log.js';
 export class TrackedStore implements Store {
   readonly kind: string;
   readonly peek?: (key: string) => unknown;
+  readonly peekMany?: (keys: readonly string[]) => unknown[] | undefined;
   readonly subscribe?: (listener: (change: readonly string[] | 'clear') => void) => void;
   readonly connect?: () => Promise<void>;
   readonly usage?: () => Promise<StoreUsage>;
@@ -20,6 +21,7 @@ export class TrackedStore implements Store {
     this.#store = store;
     this.#log = log;
     if (store.peek) this.peek = store.peek.bind(store);
+    if (store.peekMany) this.peekMany = store.peekMany.bind(store);
     if (store.connect) this.connect = store.connect.bind(store);
     if (store.usage) this.usage = store.usage.bind(store);
     if (store.subscribe) {

@@ -117,6 +117,8 @@ export class CacheExtension {
     const fetchOptions: FetchOptions = { ttl, tags, label: name };
     if (stale !== undefined) fetchOptions.staleTtl = stale;
     if (this.#digest) fetchOptions.digest = this.#fullDigest(context, digest, includes);
+    // The render's read scope: one prefetch of what the last render of this template read.
+    fetchOptions.scope = readScopeOf(context.ctx, this.cache);
 
     // Warm hit held in this process: answer without a promise. The rest of the template then runs
     // inside this call, so nested synchronous answers are capped to keep the stack bounded (a loop
@@ -153,8 +155,6 @@ export class CacheExtension {
           resolve(at === -1 ? text : text.slice(0, at));
         });
       });
-    // Not held in this process: the render's read scope prefetches what the last render read.
-    fetchOptions.scope = readScopeOf(context.ctx, this.cache);
     this.cache.fetch(key, producer, fetchOptions).then(
       (result) => done(null, safe(result.value)),
       (error: unknown) => done(error),

@@ -34,6 +34,7 @@ export interface SyncAccess {
 export class KeyvStore implements Store {
   readonly kind: string;
   readonly peek?: (key: string) => unknown;
+  readonly peekMany?: (keys: readonly string[]) => unknown[] | undefined;
   readonly usage?: () => Promise<StoreUsage>;
   readonly createTable?: () => Promise<void>;
   readonly sweep?: () => Promise<number>;
@@ -47,11 +48,18 @@ export class KeyvStore implements Store {
     const { peek, sync, usage, createTable, sweep } = options;
     if (peek) this.peek = peek;
     else if (sync) {
+      // Not answered here when reading fails: the asynchronous read that follows reports the error.
       this.peek = (key) => {
         try {
           return sync()?.get(key);
         } catch {
-          // Not answered here: the asynchronous read that follows reports the error.
+          return undefined;
+        }
+      };
+      this.peekMany = (keys) => {
+        try {
+          return sync()?.getMany(keys);
+        } catch {
           return undefined;
         }
       };
