@@ -1,4 +1,5 @@
 import type { Keyv } from 'keyv';
+import { withFastPath } from './serialize.js';
 import type { Store, StoreEntry, StoreUsage } from './types.js';
 
 export interface KeyvStoreOptions {
@@ -12,6 +13,11 @@ export interface KeyvStoreOptions {
    * writes and `peek` use it instead of Keyv's asynchronous path.
    */
   sync?: () => SyncAccess | undefined;
+  /**
+   * Decode rows without Keyv's reviver where no escaped string can be in them (serialize.ts), for
+   * stores whose Keyv we build with the default serialiser.
+   */
+  fastDeserialize?: boolean;
   /** How to disconnect, when Keyv's own `disconnect()` is not enough. */
   disconnect?: (keyv: Keyv) => Promise<void>;
   /** Extra clean-up after Keyv disconnects (timers, file handles). */
@@ -75,6 +81,7 @@ export class KeyvStore implements Store {
         // Errors must reach the caller (which fails open), not vanish into Keyv's event emitter.
         keyv.throwOnErrors = true;
         keyv.on('error', () => {});
+        if (this.#options.fastDeserialize === true) keyv.deserialize = withFastPath(keyv.deserialize as (raw: string) => unknown) as typeof keyv.deserialize;
         return keyv;
       },
       (error: unknown) => {

@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import { withFastPath } from './serialize.js';
 import type { StoreEntry } from './types.js';
 
 /**
@@ -79,9 +80,8 @@ export async function openSqliteSync(options: SqliteSyncOptions): Promise<Sqlite
   const memoBytes = options.memoBytes ?? 32 * 1024 * 1024;
   const memo = memoBytes > 0 ? new LRUCache<string, Row>({ maxSize: memoBytes }) : undefined;
   let version: unknown;
-  // Keyv's deserialiser runs a reviver over every value (for its ":"-escaped strings and
-  // ":base64:" Buffers); a row with no string that starts with ":" parses the same without it, 3x faster.
-  const decode = (raw: string): Row => ((/[:,[{]":/.test(raw) ? deserialize(raw) : JSON.parse(raw)) ?? { value: undefined }) as Row;
+  const fast = withFastPath(deserialize);
+  const decode = (raw: string): Row => (fast(raw) ?? { value: undefined }) as Row;
   /** Keep a decoded row, if no caller could change it: a string, or an envelope around a primitive. */
   const remember = (key: string, row: Row, raw: string): void => {
     const value = row.value as { v?: unknown } | null;

@@ -49,6 +49,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
 
   return new KeyvStore({
     kind: 'sqlite',
+    fastDeserialize: true,
     connect: async () => {
       const { default: KeyvSqlite } = await import('@keyv/sqlite');
       const adapter = new KeyvSqlite({ uri: `sqlite://${options.path}`, table, busyTimeout });

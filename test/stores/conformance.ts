@@ -69,6 +69,16 @@ export function describeStoreConformance(name: string, options: ConformanceOptio
       });
     });
 
+    describe('values Keyv escapes', () => {
+      it('reads back strings that start with ":" (at any depth) exactly', async () => {
+        const cache = await make();
+        const values = [':one', '::two', ':base64:AAAA', { a: ':x', b: [':y', 'z'] }, 'plain "quoted": text'];
+        await cache.setMany(Object.fromEntries(values.map((value, i) => [`v${i}`, value])));
+        for (const [i, value] of values.entries()) expect(await cache.get(`v${i}`)).toEqual(value);
+        expect((await cache.fetch('v0', () => 'never')).value).toBe(':one');
+      });
+    });
+
     describe('keys', () => {
       it.each([
         ['a 1000-character key', 'k'.repeat(1000)],
