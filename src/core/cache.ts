@@ -3,6 +3,7 @@ import { LRUCache } from 'lru-cache';
 import { createStore } from '../stores/create-store.js';
 import type { Store, StoreUsage } from '../stores/types.js';
 import type { Clock } from './clock.js';
+import { ChangeLog } from './change-log.js';
 import { Entries } from './entries.js';
 import { CacheError, StoreTimeoutError } from './errors.js';
 import { Fetcher } from './fetcher.js';
@@ -11,12 +12,15 @@ import { GuardedStore } from './guarded-store.js';
 import { StoreGuard } from './guard.js';
 import { fragmentKey, makeKey, tagKey, viewKey, type KeyFunction } from './keys.js';
 import { checkTimer, resolveOptions, type CacheOptions, type LockOptions } from './options.js';
+import { ReadPlans, type ReadScope } from './read-plans.js';
 import { StatsRecorder, type CacheStats } from './stats.js';
 import { TagTokens } from './tag-tokens.js';
+import { TrackedStore } from './tracked-store.js';
 import { describe, type TtlInput, type TtlSeconds } from './ttl.js';
 import type { CacheEvents, FetchOptions, FetchResult, FetchStatus, Producer, WriteOptions } from './types.js';
 
 export type { CacheOptions } from './options.js';
+export type { ReadScope } from './read-plans.js';
 export type { CacheErrorEvent, CacheEvents, FetchOptions, FetchResult, FetchStatus, InvalidateEvent, LookupEvent, Producer, WriteOptions } from './types.js';
 
 const MISSING = Symbol('missing');
@@ -56,6 +60,7 @@ export class Cache extends EventEmitter<CacheEvents> {
   readonly #lock: LockOptions | undefined;
   /** Removes the listener this cache added to its store (see `Store.subscribe`). */
   readonly #unsubscribe: (() => void) | undefined;
+  readonly #plans = new ReadPlans(new ChangeLog());
 
   constructor(options: CacheOptions = {}) {
     super();
@@ -80,7 +85,8 @@ export class Cache extends EventEmitter<CacheEvents> {
       },
       onRecover: () => this.emit('recover'),
     });
-    this.#io = new GuardedStore(this.store, guard, o.failOpen);
+    // Every write goes through the change log, so a prefetched read never outlives a change.
+    this.#io = new GuardedStore(new TrackedStore(this.store, this.#plans.log), guard, o.failOpen);
     this.#tags = new TagTokens(this.#io, (tag) => this.makeKey(tagKey(tag)), o.clock);
     this.#entries = new Entries({ io: this.#io, tags: this.#tags, flights: this.#flights, stats: this.#stats, clock: o.clock, defaultTtl: o.defaultTtl, staleTtl: o.staleTtl, maxEntryBytes: o.maxEntryBytes });
     this.#fetcher = new Fetcher({
@@ -96,7 +102,8 @@ export class Cache extends EventEmitter<CacheEvents> {
       report: (error, operation) => this.#report(error, operation),
     });
     // Another process's invalidation cancels the store of our renders of those keys, as ours do.
-    this.#unsubscribe = this.store.subscribe?.((change) => (change === 'clear' ? this.#flights.detachAll() : this.#flights.detachKeys(change))) ?? undefined;
+    const unsubscribe = this.#io.store.subscribe?.((change) => (change === 'clear' ? this.#flights.detachAll() : this.#flights.detachKeys(change)));
+    this.#unsubscribe = typeof unsubscribe === 'function' ? (unsubscribe as () => void) : undefined;
     // Load the driver and connect in the background, so the first request does not pay for it
     // (and does not run into the operation timeout). Failures surface as ordinary store errors.
     this.#connected = this.store.connect === undefined ? Promise.resolve() : this.store.connect();
@@ -195,7 +202,7 @@ export class Cache extends EventEmitter<CacheEvents> {
   async delete(key: string, version?: number): Promise<boolean> {
     const k = this.makeKey(key, version);
     this.#flights.detachKeys([k]);
-    const removed = await this.#io.strict('delete', () => this.store.delete(k));
+    const removed = await this.#io.strict('delete', () => this.#io.store.delete(k));
     this.#stats.count('deletes');
     this.emit('invalidate', { kind: 'keys', keys: [k] });
     return removed;
@@ -204,7 +211,7 @@ export class Cache extends EventEmitter<CacheEvents> {
   async deleteMany(keys: readonly string[], version?: number): Promise<void> {
     const ks = keys.map((key) => this.makeKey(key, version));
     this.#flights.detachKeys(ks);
-    await this.#io.strict('deleteMany', () => this.store.deleteMany(ks));
+    await this.#io.strict('deleteMany', () => this.#io.store.deleteMany(ks));
     this.#stats.count('deletes', ks.length);
     this.emit('invalidate', { kind: 'keys', keys: ks });
   }
@@ -240,7 +247,7 @@ export class Cache extends EventEmitter<CacheEvents> {
         throw new CacheError('ERR_CACHE_NOT_A_NUMBER', `Key "${key}" holds ${describe(envelope.v)}, not a number; it cannot be incremented.`);
       }
       const next = envelope.v + delta;
-      await this.#io.strict('incr', () => this.store.set(k, { ...envelope, v: next }, this.#entries.remainingMs(envelope)));
+      await this.#io.strict('incr', () => this.#io.store.set(k, { ...envelope, v: next }, this.#entries.remainingMs(envelope)));
       return next;
     });
   }
@@ -270,9 +277,9 @@ export class Cache extends EventEmitter<CacheEvents> {
         }
         if (target === source) return to; // delta 0: nothing moves
         // Written before the old version is removed, and never failing open: the value must not be lost.
-        await this.#io.strict('incrVersion', () => this.store.set(target, envelope, this.#entries.remainingMs(envelope)));
+        await this.#io.strict('incrVersion', () => this.#io.store.set(target, envelope, this.#entries.remainingMs(envelope)));
         this.#flights.detachKeys([source]);
-        await this.#io.strict('incrVersion', () => this.store.delete(source));
+        await this.#io.strict('incrVersion', () => this.#io.store.delete(source));
         this.#stats.count('deletes');
         this.emit('invalidate', { kind: 'keys', keys: [source] });
         return to;
@@ -291,7 +298,7 @@ export class Cache extends EventEmitter<CacheEvents> {
    */
   async clear(): Promise<void> {
     this.#flights.detachAll();
-    await this.#io.strict('clear', () => this.store.clear());
+    await this.#io.strict('clear', () => this.#io.store.clear());
     this.#stats.count('invalidations');
     this.emit('invalidate', { kind: 'clear' });
   }
@@ -337,6 +344,15 @@ export class Cache extends EventEmitter<CacheEvents> {
    */
   fetch<T>(key: string, producer: Producer<T>, options: FetchOptions = {}): Promise<FetchResult<T>> {
     return this.#fetcher.fetch(this.makeKey(key, options.version), producer, options);
+  }
+
+  /**
+   * The reads of one render of `id` (a template name): pass it to `fetch` as `scope`, and call
+   * `end()` when the render is done. The scope learns what renders of `id` look up, and the next
+   * one reads all of it in one store round trip (see docs/fragments.md, "Round trips").
+   */
+  readScope(id: string): ReadScope {
+    return this.#plans.scope(id);
   }
 
   /**

@@ -4,6 +4,7 @@ import { CacheError } from '../core/errors.js';
 import { describe } from '../core/ttl.js';
 import { CacheExtension, type CacheExtensionOptions } from './extension.js';
 import type { PreflightEnvironment } from './preflight.js';
+import { scopeRenders } from './read-scope.js';
 
 /** The parts of `nunjucks.Environment` we touch; any copy of Nunjucks 3 fits. */
 export interface NunjucksEnvironment {
@@ -85,6 +86,8 @@ export function installCache<E extends NunjucksEnvironment>(env: E, cache: Cache
   env.addExtension(EXTENSION_NAME, extension);
   if (filter !== false) env.addFilter(filter, resolveFilter as (...args: never[]) => unknown, true);
   caches.set(env, cache);
+  // Each render reads through one scope: a warm page is one store round trip (read-scope.ts).
+  scopeRenders(env, cacheOf);
   return env;
 }
 

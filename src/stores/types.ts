@@ -48,12 +48,18 @@ export interface Store {
    */
   peek?(key: string): unknown;
   /**
+   * Synchronous `getMany` for a store that reads in this process without a round trip (SQLite
+   * through better-sqlite3); `undefined` when it cannot answer now. A render's lookups then read
+   * one statement's worth at a time.
+   */
+  peekMany?(keys: readonly string[]): unknown[] | undefined;
+  /**
    * Changes other processes made to this store, as they arrive (stored keys, or "clear"), for
    * stores that learn of them (a first tier on an invalidation bus). The cache uses them to stop
-   * its in-flight renders of those keys from storing older results. Returns the function that
-   * removes the listener (the cache calls it on `close()`).
+   * its in-flight renders of those keys from storing older results. May return a function that
+   * removes the listener (the cache calls it on `close()`); any other return value is ignored.
    */
-  subscribe?(listener: (change: readonly string[] | 'clear') => void): (() => void) | void;
+  subscribe?(listener: (change: readonly string[] | 'clear') => void): unknown;
   /** Entries and bytes, where the backend can tell. */
   usage?(): Promise<StoreUsage>;
   /** Create the backing table now (SQL stores) — Django's `createcachetable`. Idempotent. */
