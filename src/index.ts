@@ -5,7 +5,7 @@ export type { WriteOptions, FetchOptions, FetchResult, FetchStatus, Producer, Ca
 export type { ReadScope } from './core/read-plans.js';
 export { ManualClock, systemClock } from './core/clock.js';
 export type { Clock, EpochMs } from './core/clock.js';
-export { CacheError, StoreSpecError, StoreTimeoutError, CircuitOpenError } from './core/errors.js';
+export { CacheError, StoreSpecError, StoreTimeoutError, CircuitOpenError, EntryTooLargeError } from './core/errors.js';
 export type { CacheErrorCode } from './core/errors.js';
 export type { BreakerOptions, CircuitState } from './core/guard.js';
 export { fragmentKey, viewKey, tagKey, makeKey, encodeVaryOn, defaultKeyFunction } from './core/keys.js';
@@ -14,6 +14,7 @@ export type { CacheStats, LabelStats } from './core/stats.js';
 export type { TtlSeconds, TtlInput } from './core/ttl.js';
 
 export { createStore, isStore } from './stores/create-store.js';
+export { redactUrl } from './stores/redact.js';
 export type { StoreSpec } from './stores/create-store.js';
 export { createMemoryStore, DEFAULT_MEMORY_BYTES } from './stores/memory.js';
 export type { MemoryStoreOptions } from './stores/memory.js';

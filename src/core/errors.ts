@@ -11,7 +11,8 @@ export type CacheErrorCode =
   | 'ERR_CACHE_TTL'
   | 'ERR_CACHE_STORE_TIMEOUT'
   | 'ERR_CACHE_CIRCUIT_OPEN'
-  | 'ERR_CACHE_CLOSED';
+  | 'ERR_CACHE_CLOSED'
+  | 'ERR_CACHE_ENTRY_TOO_LARGE';
 
 export class CacheError extends Error {
   readonly code: CacheErrorCode;
@@ -44,5 +45,17 @@ export class CircuitOpenError extends CacheError {
   constructor(retryInMs: number) {
     super('ERR_CACHE_CIRCUIT_OPEN', `The cache store failed repeatedly; calls are skipped for another ${retryInMs} ms, then one probe is sent.`);
     this.name = 'CircuitOpenError';
+  }
+}
+
+/**
+ * A store refused one value because of its size (larger than the memory store's whole budget).
+ * Not a failure of the store: it does not count against the circuit breaker, and the write
+ * reports `false`.
+ */
+export class EntryTooLargeError extends CacheError {
+  constructor(message: string) {
+    super('ERR_CACHE_ENTRY_TOO_LARGE', message);
+    this.name = 'EntryTooLargeError';
   }
 }
