@@ -1,5 +1,7 @@
 import type { Keyv } from 'keyv';
-import { tolerateForeign, withFastPath } from './serialize.js';
+import { FOREIGN_VALUE, withFastPath } from './serialize.js';
+
+export { FOREIGN_VALUE } from './serialize.js';
 import type { Store, StoreEntry, StoreUsage } from './types.js';
 
 export interface KeyvStoreOptions {
@@ -34,6 +36,23 @@ export interface SyncAccess {
   setMany(entries: readonly StoreEntry[]): void;
   /** Whether something was removed. */
   deleteMany(keys: readonly string[]): boolean;
+}
+
+/** Make Keyv's deserialisation read a text it cannot parse (or that lacks Keyv's `{ value }` wrapper) as `FOREIGN_VALUE`. */
+function tolerateForeignValues(keyv: Keyv): void {
+  const deserialize = keyv.deserialize;
+  if (typeof deserialize !== 'function') return;
+  keyv.deserialize = (async (data: string) => {
+    let parsed: unknown;
+    try {
+      parsed = await deserialize(data);
+    } catch {
+      return { value: FOREIGN_VALUE };
+    }
+    if (parsed === undefined || parsed === null) return parsed as undefined;
+    if (typeof parsed !== 'object' || !('value' in parsed)) return { value: FOREIGN_VALUE };
+    return parsed;
+  }) as Keyv['deserialize'];
 }
 
 /** Adapts any Keyv instance to the narrow `Store` contract. */
@@ -81,9 +100,8 @@ export class KeyvStore implements Store {
         // Errors must reach the caller (which fails open), not vanish into Keyv's event emitter.
         keyv.throwOnErrors = true;
         keyv.on('error', () => {});
-        const deserialize = keyv.deserialize as (raw: string) => unknown;
-        // A text that is not Keyv's JSON reads as a foreign value (a counted miss), never as an error.
-        keyv.deserialize = tolerateForeign(this.#options.fastDeserialize === true ? withFastPath(deserialize) : deserialize) as typeof keyv.deserialize;
+        if (this.#options.fastDeserialize === true) keyv.deserialize = withFastPath(keyv.deserialize as (raw: string) => unknown) as typeof keyv.deserialize;
+        tolerateForeignValues(keyv);
         return keyv;
       },
       (error: unknown) => {

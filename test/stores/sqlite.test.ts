@@ -9,18 +9,14 @@ const dir = mkdtempSync(join(tmpdir(), 'njkc-sqlite-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 
-/** What another program writing under our namespace would leave: any text in the value column. */
-async function writeSqliteRaw(store: Store, key: string, text: string): Promise<void> {
+// What another program writing under our namespace would leave: any text in the value column.
+const writeRaw = async (store: Store, key: string, text: string) => {
   const keyv = await store.keyv!();
   await (keyv.store as { query(sql: string, ...params: unknown[]): Promise<unknown> }).query('INSERT OR REPLACE INTO njkc_cache (key, value) VALUES (?, ?)', `njkc:${key}`, text);
-}
-
-describeStoreConformance('sqlite', {
-  makeStore: () => createStore(`sqlite://${join(dir, `conf-${++n}.db`)}`),
-  writeRaw: writeSqliteRaw,
-});
+};
+describeStoreConformance('sqlite', { makeStore: () => createStore(`sqlite://${join(dir, `conf-${++n}.db`)}`), writeRaw });
 // Without better-sqlite3 (or with syncReads: false), reads go through @keyv/sqlite's own driver.
-describeStoreConformance('sqlite, asynchronous reads', { makeStore: () => createSqliteStore({ path: join(dir, `conf-async-${++n}.db`), syncReads: false }), writeRaw: writeSqliteRaw });
+describeStoreConformance('sqlite, asynchronous reads', { makeStore: () => createSqliteStore({ path: join(dir, `conf-async-${++n}.db`), syncReads: false }), writeRaw });
 
 describe('sqlite store', () => {
   it('creates its table explicitly (createcachetable) and on first use', async () => {
