@@ -4,7 +4,7 @@ export type { CacheOptions } from './core/options.js';
 export type { WriteOptions, FetchOptions, FetchResult, FetchStatus, Producer, CacheEvents, LookupEvent, InvalidateEvent, CacheErrorEvent } from './core/types.js';
 export { ManualClock, systemClock } from './core/clock.js';
 export type { Clock, EpochMs } from './core/clock.js';
-export { CacheError, StoreSpecError, StoreTimeoutError, CircuitOpenError } from './core/errors.js';
+export { CacheError, StoreSpecError, StoreTimeoutError, CircuitOpenError, MissingDriverError } from './core/errors.js';
 export type { CacheErrorCode } from './core/errors.js';
 export type { BreakerOptions, CircuitState } from './core/guard.js';
 export { fragmentKey, viewKey, tagKey, makeKey, encodeVaryOn, defaultKeyFunction } from './core/keys.js';

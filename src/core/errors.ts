@@ -11,7 +11,8 @@ export type CacheErrorCode =
   | 'ERR_CACHE_TTL'
   | 'ERR_CACHE_STORE_TIMEOUT'
   | 'ERR_CACHE_CIRCUIT_OPEN'
-  | 'ERR_CACHE_CLOSED';
+  | 'ERR_CACHE_CLOSED'
+  | 'ERR_CACHE_DRIVER_MISSING';
 
 export class CacheError extends Error {
   readonly code: CacheErrorCode;
@@ -44,5 +45,20 @@ export class CircuitOpenError extends CacheError {
   constructor(retryInMs: number) {
     super('ERR_CACHE_CIRCUIT_OPEN', `The cache store failed repeatedly; calls are skipped for another ${retryInMs} ms, then one probe is sent.`);
     this.name = 'CircuitOpenError';
+  }
+}
+
+/**
+ * The store needs a driver package that is not installed. Store drivers are optional peer
+ * dependencies: install the one your store URL needs.
+ */
+export class MissingDriverError extends CacheError {
+  /** The package to install, e.g. "@keyv/redis". */
+  readonly packageName: string;
+
+  constructor(packageName: string, store: string, options?: { cause?: unknown }) {
+    super('ERR_CACHE_DRIVER_MISSING', `The ${store} store needs the "${packageName}" package, which is not installed. Install it next to nunjucks-fragment-cache: npm i ${packageName}`, options);
+    this.name = 'MissingDriverError';
+    this.packageName = packageName;
   }
 }

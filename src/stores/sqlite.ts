@@ -1,4 +1,5 @@
 import { Keyv } from 'keyv';
+import { importDriver, requireDriver } from './drivers.js';
 import { KeyvStore } from './keyv-store.js';
 import type { Store } from './types.js';
 
@@ -26,6 +27,7 @@ interface SqliteAdapter {
 export function createSqliteStore(options: SqliteStoreOptions): Store {
   const table = options.table ?? 'njkc_cache';
   if (!/^\w+$/.test(table)) throw new RangeError(`SQLite table name must be letters, digits and underscores; got "${table}".`);
+  requireDriver('@keyv/sqlite', 'sqlite://');
   const sweepEvery = options.sweepIntervalMs ?? 60_000;
   let timer: NodeJS.Timeout | undefined;
 
@@ -42,7 +44,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   return new KeyvStore({
     kind: 'sqlite',
     connect: async () => {
-      const { default: KeyvSqlite } = await import('@keyv/sqlite');
+      const { default: KeyvSqlite } = await importDriver('@keyv/sqlite', 'sqlite://', () => import('@keyv/sqlite'));
       const adapter = new KeyvSqlite({ uri: `sqlite://${options.path}`, table, busyTimeout: options.busyTimeoutMs ?? 5_000 });
       const keyv = new Keyv({ store: adapter, namespace: 'njkc' });
       // WAL lets readers in other processes proceed while one process writes.
