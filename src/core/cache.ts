@@ -4,13 +4,14 @@ import type { Store, StoreUsage } from '../stores/types.js';
 import type { Clock } from './clock.js';
 import { Entries } from './entries.js';
 import { freshness } from './envelope.js';
-import { CacheError, StoreTimeoutError } from './errors.js';
+import { CacheError, StoreConnectError, StoreTimeoutError } from './errors.js';
 import { Fetcher } from './fetcher.js';
 import { Flights } from './flights.js';
 import { GuardedStore } from './guarded-store.js';
 import { StoreGuard } from './guard.js';
 import { fragmentKey, makeKey, tagKey, viewKey, type KeyFunction } from './keys.js';
 import { resolveOptions, type CacheOptions } from './options.js';
+import { Reporter } from './report.js';
 import { StatsRecorder, type CacheStats } from './stats.js';
 import { TagTokens } from './tag-tokens.js';
 import { describe, type TtlInput, type TtlSeconds } from './ttl.js';
@@ -48,7 +49,8 @@ export class Cache extends EventEmitter<CacheEvents> {
   readonly #fetcher: Fetcher;
   readonly #locks = new Map<string, Promise<unknown>>();
   readonly #keys = new Map<string, string>();
-  readonly #connected: Promise<void>;
+  #connected: Promise<void>;
+  #connectFailed = false;
 
   constructor(options: CacheOptions = {}) {
     super();
@@ -62,15 +64,21 @@ export class Cache extends EventEmitter<CacheEvents> {
     this.failOpen = o.failOpen;
     this.maxEntryBytes = o.maxEntryBytes;
     this.staleTtl = o.staleTtl;
+    const reporter = new Reporter(o.logger, this.store.kind, o.clock);
     const guard = new StoreGuard({
       timeoutMs: o.timeoutMs,
       breaker: o.breaker,
       clock: o.clock,
       onFailure: (error, operation) => {
         if (error instanceof StoreTimeoutError) this.#stats.count('timeouts');
+        reporter.failure(error, operation);
         this.#report(error, operation);
       },
-      onRecover: () => this.emit('recover'),
+      onOpen: (failures, cooldownMs) => reporter.breakerOpened(failures, cooldownMs),
+      onRecover: () => {
+        reporter.breakerClosed();
+        this.emit('recover');
+      },
     });
     this.#io = new GuardedStore(this.store, guard, o.failOpen);
     this.#tags = new TagTokens(this.#io, (tag) => this.makeKey(tagKey(tag)), o.clock);
@@ -90,22 +98,38 @@ export class Cache extends EventEmitter<CacheEvents> {
     // Another process's invalidation cancels the store of our renders of those keys, as ours do.
     this.store.subscribe?.((change) => (change === 'clear' ? this.#flights.detachAll() : this.#flights.detachKeys(change)));
     // Load the driver and connect in the background, so the first request does not pay for it
-    // (and does not run into the operation timeout). Failures surface as ordinary store errors.
+    // (and does not run into the operation timeout). A failure is reported once through the
+    // logger, and rejects connect(); the store keeps trying to reach its server.
     this.#connected = this.store.connect === undefined ? Promise.resolve() : this.store.connect();
-    this.#connected.catch(() => {});
+    this.#connected.catch((error: unknown) => {
+      this.#connectFailed = true;
+      if (!this.#io.closed) reporter.connectFailed(error);
+    });
   }
 
   /**
-   * Wait until the store is connected (optional; useful at start-up and in tests). Rejects when
-   * the store cannot be reached within `timeoutMs` milliseconds (default 5 000).
+   * Wait until the store is connected, for apps that want to fail fast at start-up (optional: the
+   * cache connects in the background anyway). Rejects with `StoreConnectError` naming the cause
+   * (connection refused, DNS, authentication; the driver's error as `cause`) as soon as the
+   * driver reports it, or with `ERR_CACHE_STORE_TIMEOUT` after `timeoutMs` (default 5 000).
    */
   async connect(timeoutMs = 5_000): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new CacheError('ERR_CACHE_STORE_TIMEOUT', `Could not reach the ${this.store.kind} store within ${timeoutMs} ms. Is it running, and is the URL right?`)), timeoutMs);
     });
+    if (this.#connectFailed && this.store.connect !== undefined) {
+      // Asked again after a failure: try again rather than repeat the old answer.
+      this.#connectFailed = false;
+      this.#connected = this.store.connect();
+      this.#connected.catch(() => {
+        this.#connectFailed = true;
+      });
+    }
     try {
       await Promise.race([this.#connected, timeout]);
+    } catch (error) {
+      throw error instanceof CacheError ? error : new StoreConnectError(this.store.kind, error);
     } finally {
       clearTimeout(timer);
     }

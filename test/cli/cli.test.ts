@@ -77,6 +77,25 @@ describe('njk-cache: the command line itself', () => {
     }
   });
 
+  it('fails in well under a second on a refused connection, naming the cause (no "--timeout" advice)', async () => {
+    const port = await closedPort();
+    const started = performance.now();
+    // The default --timeout (5 000 ms): only the driver's own answer can make it fast.
+    const result = await cli(['stats', '--store', `redis://127.0.0.1:${port}/0`]);
+    const elapsed = performance.now() - started;
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`cannot reach the cache store redis://127.0.0.1:${port}/0: connection refused at 127.0.0.1:${port} (ECONNREFUSED)`);
+    expect(result.stderr).not.toContain('--timeout');
+    // Node's own start-up is part of this; on a loaded two-core machine it alone can take 300 ms.
+    expect(elapsed).toBeLessThan(1_000);
+  });
+
+  it('names a host that does not resolve as a DNS failure', async () => {
+    const result = await cli(['stats', '--store', 'redis://no-such-host.invalid:6379/0']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('DNS lookup of the host "no-such-host.invalid" failed');
+  });
+
   it('refuses the memory store where it could only mislead (it is private to the CLI process)', async () => {
     const results = await Promise.all(STORE_COMMANDS.map((c) => cli(c.split(' '))));
     for (const result of results) {
