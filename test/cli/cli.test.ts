@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sqlite3 from 'sqlite3';
@@ -110,6 +110,18 @@ describe('njk-cache: the command line itself', () => {
     expect(result.stderr).toContain(`no SQLite cache at ${join(dir, 'typo.db')}`);
   });
 
+  it('render and warm refuse a SQLite file that does not exist too (only create-table creates one)', async () => {
+    const typo = join(dir, 'typo-render.db');
+    mkdirSync(join(dir, 'typo-templates'), { recursive: true });
+    writeFileSync(join(dir, 'typo-templates', 'x.njk'), 'x');
+    const results = await Promise.all([cli(['render', 'x.njk', '--templates', join(dir, 'typo-templates'), '--store', `sqlite://${typo}`]), cli(['warm', 'http://127.0.0.1:1/', '--store', `sqlite://${typo}`])]);
+    for (const result of results) {
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`no SQLite cache at ${typo}`);
+    }
+    expect(existsSync(typo)).toBe(false);
+  });
+
   it('takes the store from CACHE_URL when --store is not given', async () => {
     const result = await cli(['stats'], { env: { CACHE_URL: `sqlite://${join(dir, 'typo.db')}` } });
     expect(result.stderr).toContain('no SQLite cache at');
@@ -181,6 +193,7 @@ describe('njk-cache render', () => {
   it('prints the HTML, autoescaped, with fragments stored in the shared store', async () => {
     const store = `sqlite://${join(dir, 'render.db')}`;
     const args = ['render', 'list.njk', '--templates', templates, '--context', join(dir, 'context.json'), '--store', store, '--stats'];
+    expect((await cli(['create-table', '--store', store])).code).toBe(0); // render refuses a file that does not exist
     const first = await cli(args);
     expect(first.code).toBe(0);
     expect(first.stdout).toBe('<h1>Fish &amp; chips</h1><li>a</li><li>b</li>\n');

@@ -30,10 +30,10 @@ function testSources(dir = join(ROOT, 'test'), found: string[] = []): string[] {
 }
 
 /**
- * Opening a store: a URL or store object handed to createCache (the memory store holds no
- * connection and no timer), a store, bus or lock factory.
+ * Opening a store that holds a connection, a file or a timer: a URL handed to createCache or
+ * createStore (the memory store holds none), a store, bus or lock factory, a Keyv driver.
  */
-const OPENS_STORE = /createCache\(\{[^}]*store:\s*(?!'memory')|create(Store|SqliteStore|RedisStore|PostgresStore|RedisBus|PostgresBus|RedisLock)\(/;
+const OPENS_STORE = /createCache\(\{[^}]*store:\s*(['"`]|process\.env)(?!memory)|createStore\(\s*['"`](?!memory)|create(SqliteStore|RedisStore|PostgresStore|RedisBus|PostgresBus|RedisLock)\(|new Keyv(Sqlite|Redis|Postgres)\(/;
 
 describe.each(PAGES)('%s', (page) => {
   const all = blocks(page);

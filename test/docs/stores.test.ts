@@ -131,11 +131,13 @@ describe('any Keyv store, or a Store of your own', () => {
     // #region keyv
     const keyv = new Keyv({ store: new KeyvSqlite('sqlite://other.db'), namespace: 'app' });
     const cache = createCache({ store: keyv });
-    // #endregion
     await cache.set('k', 'v');
-    expect(await cache.get('k')).toBe('v');
+    await cache.close(); // disconnects the Keyv
+    // #endregion
     expect(cache.store.kind).toBe('keyv');
-    await cache.close();
+    const again = createCache({ store: new Keyv({ store: new KeyvSqlite('sqlite://other.db'), namespace: 'app' }) });
+    expect(await again.get('k')).toBe('v');
+    await again.close();
   });
 
   it('takes an object implementing Store: a dummy store that keeps nothing', async () => {
