@@ -81,7 +81,9 @@ export class Cache extends EventEmitter<CacheEvents> {
       },
     });
     this.#io = new GuardedStore(this.store, guard, o.failOpen);
-    this.#tags = new TagTokens(this.#io, (tag) => this.makeKey(tagKey(tag)), o.clock);
+    // A new tag token lives as long as an entry of the default TTL; longer-lived entries extend it.
+    const defaultLifeMs = o.defaultTtl === null ? undefined : Math.max(1, (o.defaultTtl + o.staleTtl) * 1000);
+    this.#tags = new TagTokens(this.#io, (tag) => this.makeKey(tagKey(tag)), o.clock, defaultLifeMs);
     this.#entries = new Entries({ io: this.#io, tags: this.#tags, flights: this.#flights, stats: this.#stats, clock: o.clock, defaultTtl: o.defaultTtl, staleTtl: o.staleTtl, maxEntryBytes: o.maxEntryBytes });
     this.#fetcher = new Fetcher({
       io: this.#io,
