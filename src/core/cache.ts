@@ -15,7 +15,7 @@ import { Reporter } from './report.js';
 import { StatsRecorder, type CacheStats } from './stats.js';
 import { TagTokens } from './tag-tokens.js';
 import { describe, type TtlInput, type TtlSeconds } from './ttl.js';
-import type { CacheEvents, FetchOptions, FetchResult, FetchStatus, Producer, WriteOptions } from './types.js';
+import type { CacheEvents, FetchOptions, FetchResult, FetchStatus, InvalidateEvent, Producer, WriteOptions } from './types.js';
 
 export type { CacheOptions } from './options.js';
 export type { CacheErrorEvent, CacheEvents, FetchOptions, FetchResult, FetchStatus, InvalidateEvent, LookupEvent, Producer, WriteOptions } from './types.js';
@@ -206,11 +206,15 @@ export class Cache extends EventEmitter<CacheEvents> {
    * would keep serving the old value.
    */
   async delete(key: string, version?: number): Promise<boolean> {
+    return this.#remove(key, version);
+  }
+
+  async #remove(key: string, version: number | undefined, fragment?: InvalidateEvent['fragment']): Promise<boolean> {
     const k = this.makeKey(key, version);
     this.#flights.detachKeys([k]);
     const removed = await this.#io.strict('delete', () => this.store.delete(k));
     this.#stats.count('deletes');
-    this.emit('invalidate', { kind: 'keys', keys: [k] });
+    this.emit('invalidate', fragment === undefined ? { kind: 'keys', keys: [k] } : { kind: 'keys', keys: [k], fragment });
     return removed;
   }
 
@@ -307,7 +311,7 @@ export class Cache extends EventEmitter<CacheEvents> {
   /** Remove one fragment, exactly as the `cache` tag keyed it. */
   async invalidateFragment(name: string, varyOn: readonly unknown[] = []): Promise<boolean> {
     this.#stats.count('invalidations');
-    return this.delete(fragmentKey(name, varyOn));
+    return this.#remove(fragmentKey(name, varyOn), undefined, { name, varyOn: [...varyOn] });
   }
 
   /** Remove one `renderView` entry. */
