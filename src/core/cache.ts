@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { createStore } from '../stores/create-store.js';
 import type { Store, StoreUsage } from '../stores/types.js';
 import type { Clock } from './clock.js';
+import { ChangeLog } from './change-log.js';
 import { Entries } from './entries.js';
 import { freshness } from './envelope.js';
 import { CacheError, StoreConnectError, StoreTimeoutError } from './errors.js';
@@ -12,12 +13,15 @@ import { StoreGuard } from './guard.js';
 import { fragmentKey, makeKey, tagKey, viewKey, type KeyFunction } from './keys.js';
 import { resolveOptions, type CacheOptions } from './options.js';
 import { Reporter } from './report.js';
+import { ReadPlans, type ReadScope } from './read-plans.js';
 import { StatsRecorder, type CacheStats } from './stats.js';
 import { TagTokens } from './tag-tokens.js';
+import { TrackedStore } from './tracked-store.js';
 import { describe, type TtlInput, type TtlSeconds } from './ttl.js';
 import type { CacheEvents, FetchOptions, FetchResult, FetchStatus, InvalidateEvent, Producer, WriteOptions } from './types.js';
 
 export type { CacheOptions } from './options.js';
+export type { ReadScope } from './read-plans.js';
 export type { CacheErrorEvent, CacheEvents, FetchOptions, FetchResult, FetchStatus, InvalidateEvent, LookupEvent, Producer, WriteOptions } from './types.js';
 
 const MISSING = Symbol('missing');
@@ -51,6 +55,7 @@ export class Cache extends EventEmitter<CacheEvents> {
   readonly #keys = new Map<string, string>();
   #connected: Promise<void>;
   #connectFailed = false;
+  readonly #plans = new ReadPlans(new ChangeLog());
 
   constructor(options: CacheOptions = {}) {
     super();
@@ -80,7 +85,8 @@ export class Cache extends EventEmitter<CacheEvents> {
         this.emit('recover');
       },
     });
-    this.#io = new GuardedStore(this.store, guard, o.failOpen);
+    // Every write goes through the change log, so a prefetched read never outlives a change.
+    this.#io = new GuardedStore(new TrackedStore(this.store, this.#plans.log), guard, o.failOpen);
     // A new tag token lives as long as an entry of the default TTL; longer-lived entries extend it.
     const defaultLifeMs = o.defaultTtl === null ? undefined : Math.max(1, (o.defaultTtl + o.staleTtl) * 1000);
     this.#tags = new TagTokens(this.#io, (tag) => this.makeKey(tagKey(tag)), o.clock, defaultLifeMs);
@@ -98,7 +104,7 @@ export class Cache extends EventEmitter<CacheEvents> {
       report: (error, operation) => this.#report(error, operation),
     });
     // Another process's invalidation cancels the store of our renders of those keys, as ours do.
-    this.store.subscribe?.((change) => (change === 'clear' ? this.#flights.detachAll() : this.#flights.detachKeys(change)));
+    this.#io.store.subscribe?.((change) => (change === 'clear' ? this.#flights.detachAll() : this.#flights.detachKeys(change)));
     // Load the driver and connect in the background, so the first request does not pay for it
     // (and does not run into the operation timeout). A failure is reported once through the
     // logger, and rejects connect(); the store keeps trying to reach its server.
@@ -212,7 +218,7 @@ export class Cache extends EventEmitter<CacheEvents> {
   async #remove(key: string, version: number | undefined, fragment?: InvalidateEvent['fragment']): Promise<boolean> {
     const k = this.makeKey(key, version);
     this.#flights.detachKeys([k]);
-    const removed = await this.#io.strict('delete', () => this.store.delete(k));
+    const removed = await this.#io.strict('delete', () => this.#io.store.delete(k));
     this.#stats.count('deletes');
     this.emit('invalidate', fragment === undefined ? { kind: 'keys', keys: [k] } : { kind: 'keys', keys: [k], fragment });
     return removed;
@@ -221,7 +227,7 @@ export class Cache extends EventEmitter<CacheEvents> {
   async deleteMany(keys: readonly string[], version?: number): Promise<void> {
     const ks = keys.map((key) => this.makeKey(key, version));
     this.#flights.detachKeys(ks);
-    await this.#io.strict('deleteMany', () => this.store.deleteMany(ks));
+    await this.#io.strict('deleteMany', () => this.#io.store.deleteMany(ks));
     this.#stats.count('deletes', ks.length);
     this.emit('invalidate', { kind: 'keys', keys: ks });
   }
@@ -256,7 +262,7 @@ export class Cache extends EventEmitter<CacheEvents> {
         throw new CacheError('ERR_CACHE_NOT_A_NUMBER', `Key "${key}" holds ${describe(envelope.v)}, not a number; it cannot be incremented.`);
       }
       const next = envelope.v + delta;
-      await this.#io.strict('incr', () => this.store.set(k, { ...envelope, v: next }, this.#entries.remainingMs(envelope)));
+      await this.#io.strict('incr', () => this.#io.store.set(k, { ...envelope, v: next }, this.#entries.remainingMs(envelope)));
       return next;
     });
   }
@@ -278,7 +284,7 @@ export class Cache extends EventEmitter<CacheEvents> {
       throw new CacheError('ERR_CACHE_MISSING_KEY', `Key "${key}" not found at version ${from}; nothing to move to version ${to}.`);
     }
     // Written before the old version is removed, and never failing open: the value must not be lost.
-    await this.#io.strict('incrVersion', () => this.store.set(this.makeKey(key, to), envelope, this.#entries.remainingMs(envelope)));
+    await this.#io.strict('incrVersion', () => this.#io.store.set(this.makeKey(key, to), envelope, this.#entries.remainingMs(envelope)));
     await this.delete(key, from);
     return to;
   }
@@ -294,7 +300,7 @@ export class Cache extends EventEmitter<CacheEvents> {
    */
   async clear(): Promise<void> {
     this.#flights.detachAll();
-    await this.#io.strict('clear', () => this.store.clear());
+    await this.#io.strict('clear', () => this.#io.store.clear());
     this.#stats.count('invalidations');
     this.emit('invalidate', { kind: 'clear' });
   }
@@ -339,6 +345,15 @@ export class Cache extends EventEmitter<CacheEvents> {
    */
   fetch<T>(key: string, producer: Producer<T>, options: FetchOptions = {}): Promise<FetchResult<T>> {
     return this.#fetcher.fetch(this.makeKey(key, options.version), producer, options);
+  }
+
+  /**
+   * The reads of one render of `id` (a template name): pass it to `fetch` as `scope`, and call
+   * `end()` when the render is done. The scope learns what renders of `id` look up, and the next
+   * one reads all of it in one store round trip (see docs/fragments.md, "Round trips").
+   */
+  readScope(id: string): ReadScope {
+    return this.#plans.scope(id);
   }
 
   /**

@@ -3,6 +3,7 @@ import type { Cache, FetchOptions } from '../core/cache.js';
 import { fragmentKey, sha256 } from '../core/keys.js';
 import { coerceTtl, describe } from '../core/ttl.js';
 import { checkIncludesInLoops, type PreflightEnvironment } from './preflight.js';
+import { readScopeOf } from './read-scope.js';
 import { LOOP_SENTINEL, parseCacheTag, type NjkLexer, type NjkNode, type NjkNodes, type NjkParser } from './parse.js';
 
 type Callback = (error: unknown, result?: unknown) => void;
@@ -10,6 +11,7 @@ type BodyFn = (callback: (error: unknown, output?: unknown) => void) => void;
 
 /** The parts of a Nunjucks Environment the tag needs at run time (whichever copy built it). */
 interface RenderContext {
+  ctx: Record<string, unknown>;
   env: {
     getFilter(name: string): (value: unknown) => unknown;
     loaders?: Array<{ getSource?: (name: string) => { src: string } | null; noCache?: boolean; async?: boolean }>;
@@ -115,6 +117,8 @@ export class CacheExtension {
     const fetchOptions: FetchOptions = { ttl, tags, label: name };
     if (stale !== undefined) fetchOptions.staleTtl = stale;
     if (this.#digest) fetchOptions.digest = this.#fullDigest(context, digest, includes);
+    // The render's read scope: one prefetch of what the last render of this template read.
+    fetchOptions.scope = readScopeOf(context.ctx, this.cache);
 
     // Warm hit held in this process: answer without a promise. The rest of the template then runs
     // inside this call, so nested synchronous answers are capped to keep the stack bounded (a loop

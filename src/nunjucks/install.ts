@@ -2,6 +2,7 @@ import nunjucks from 'nunjucks';
 import type { Cache } from '../core/cache.js';
 import { CacheExtension, type CacheExtensionOptions } from './extension.js';
 import type { PreflightEnvironment } from './preflight.js';
+import { scopeRenders } from './read-scope.js';
 
 /** The parts of `nunjucks.Environment` we touch; any copy of Nunjucks 3 fits. */
 export interface NunjucksEnvironment {
@@ -41,6 +42,8 @@ export function installCache<E extends NunjucksEnvironment>(env: E, cache: Cache
   const filter = options.resolveFilter ?? 'resolve';
   if (filter !== false) env.addFilter(filter, resolveFilter as (...args: never[]) => unknown, true);
   caches.set(env, cache);
+  // Each render reads through one scope: a warm page is one store round trip (read-scope.ts).
+  scopeRenders(env, cacheOf);
   return env;
 }
 

@@ -61,6 +61,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
 
   return new KeyvStore({
     kind: 'postgres',
+    fastDeserialize: true,
     connect: async () => {
       const { KeyvPostgres } = await importDriver('@keyv/postgres', 'postgres://', () => import('@keyv/postgres'));
       const pg = loadPg();

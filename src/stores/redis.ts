@@ -24,6 +24,7 @@ export function createRedisStore(options: RedisStoreOptions): Store {
   const flags = { namespace, throwOnConnectError: true, throwOnErrors: true };
   return new KeyvStore({
     kind: 'redis',
+    fastDeserialize: true,
     connect: async () => {
       const { createKeyv, createCluster, default: KeyvRedis } = await importDriver('@keyv/redis', 'redis://', () => import('@keyv/redis'));
       if (options.cluster === undefined) return createKeyv(clientOptions(options.url, options), flags);

@@ -174,6 +174,19 @@ describe('examples', () => {
     // #endregion
   });
 
+  it('readScope', async () => {
+    const cache = createCache();
+    // #region readScope
+    // One render of a report page: its lookups share a scope; the next render of 'report-page'
+    // reads everything this one looked up in one store round trip.
+    const scope = cache.readScope('report-page');
+    const rows = await Promise.all(['row:1', 'row:2'].map((key) => cache.fetch(key, async () => `<tr>${key}</tr>`, { ttl: 60, scope })));
+    scope.end();
+    // #endregion
+    expect(rows.map((row) => row.value)).toEqual(['<tr>row:1</tr>', '<tr>row:2</tr>']);
+    await cache.close();
+  });
+
   it('invalidate, fetch, peek, stats', async () => {
     const { cache, results } = recording(createCache());
     const env = createEnvironment('templates', { cache });

@@ -3,7 +3,9 @@
  * Each store's test file is a few lines that call `describeStoreConformance` with a factory.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { CacheError, ManualClock, createCache, type Cache, type CacheOptions, type Store } from '../../src/index.js';
+import nunjucks from 'nunjucks';
+import { CacheError, ManualClock, createCache, installCache, render, type Cache, type CacheOptions, type Store } from '../../src/index.js';
+import { MapLoader } from '../support/stores.js';
 
 export interface ConformanceOptions {
   /** Builds a fresh store for one test. */
@@ -64,6 +66,16 @@ export function describeStoreConformance(name: string, options: ConformanceOptio
       it('refuses undefined as a value, with advice', async () => {
         const cache = await make();
         await expect(cache.set('k', undefined)).rejects.toThrow(/store null instead/);
+      });
+    });
+
+    describe('values Keyv escapes', () => {
+      it('reads back strings that start with ":" (at any depth) exactly', async () => {
+        const cache = await make();
+        const values = [':one', '::two', ':base64:AAAA', { a: ':x', b: [':y', 'z'] }, 'plain "quoted": text'];
+        await cache.setMany(Object.fromEntries(values.map((value, i) => [`v${i}`, value])));
+        for (const [i, value] of values.entries()) expect(await cache.get(`v${i}`)).toEqual(value);
+        expect((await cache.fetch('v0', () => 'never')).value).toBe(':one');
       });
     });
 
@@ -208,6 +220,38 @@ export function describeStoreConformance(name: string, options: ConformanceOptio
         expect(found).toEqual(new Map<string, unknown>([['a', 1], ['b', 'two'], ['c', null]]));
         await cache.deleteMany(['a', 'b']);
         expect(await cache.getMany(['a', 'b', 'c'])).toEqual(new Map([['c', null]]));
+      });
+
+      it('answers lookups made in the same tick from one batch, each with its own value', async () => {
+        const cache = await make();
+        const keys = Array.from({ length: 300 }, (_, i) => `k${i}`);
+        expect(await cache.setMany(Object.fromEntries(keys.map((key, i) => [key, i])), 60)).toEqual([]);
+        await cache.set('tagged', 'T', 60, { tags: ['batch-tag'] });
+        const lookups = [...keys, 'absent', 'k7', 'tagged'].map((key) => cache.get(key, 'MISS'));
+        const fetched = cache.fetch('tagged', () => 'new', { ttl: 60, tags: ['batch-tag'] });
+        expect(await Promise.all(lookups)).toEqual([...keys.map((_, i) => i), 'MISS', 7, 'T']);
+        expect((await fetched).value).toBe('T');
+        expect((await cache.getMany(keys)).size).toBe(300);
+        await cache.invalidateTags(['batch-tag']);
+        expect(await Promise.all([cache.get('tagged', 'MISS'), cache.get('k1')])).toEqual(['MISS', 1]);
+      });
+
+      it('renders a loop of cached fragments warm from one prefetch, and an invalidation in between is seen', async () => {
+        const cache = await make();
+        const loader = new MapLoader({ list: '{% for p in posts %}{% cache 60 card p.id tags=["p" + p.id] %}<{{ p.t }}{{ seen(p) }}>{% endcache %}{% endfor %}' });
+        const env = installCache(new nunjucks.Environment(loader as unknown as nunjucks.ILoader, { autoescape: true }), cache);
+        const posts = Array.from({ length: 20 }, (_, i) => ({ id: i, t: `p${i}` }));
+        let bodies = 0;
+        const seen = () => ((bodies += 1), '');
+        const cold = await render(env, 'list', { posts, seen });
+        await render(env, 'list', { posts, seen });
+        bodies = 0;
+        expect(await render(env, 'list', { posts, seen })).toBe(cold);
+        expect(bodies).toBe(0);
+        await cache.invalidateTags(['p5']);
+        await cache.invalidateFragment('card', [9]);
+        expect(await render(env, 'list', { posts, seen })).toBe(cold);
+        expect(bodies).toBe(2);
       });
 
       it('delete reports whether something was removed', async () => {
