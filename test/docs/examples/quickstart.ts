@@ -4,6 +4,7 @@ import { db } from './db.js';
 import { createCache, createEnvironment, render } from '../../../src/index.js';
 
 const cache = createCache({ store: process.env.CACHE_URL ?? 'redis://127.0.0.1:6379' }); // or 'memory', 'sqlite://cache.db'
+await cache.connect(); // optional: at start-up, fail fast (and say why) if the store cannot be reached
 const env = createEnvironment('templates', { cache, trimBlocks: true, lstripBlocks: true }); // <% %> block tags, {{ }} variables
 
 // templates/home.njk:
