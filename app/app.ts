@@ -2,7 +2,7 @@
  * The demo site as a factory, so tests can start it in-process on 127.0.0.1:0 and `server.ts`
  * only reads the environment and listens.
  */
-import type { Server } from 'node:http';
+import { STATUS_CODES, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import express, { type NextFunction, type Request, type Response } from 'express';
@@ -64,19 +64,13 @@ export async function createApp(options: DemoOptions = {}): Promise<Demo> {
 
   const ownsCache = options.cache === undefined;
   const cacheUrl = options.cacheUrl ?? 'memory';
-  const cache = options.cache ?? createCache({ store: cacheUrl, keyPrefix: options.keyPrefix ?? '' });
+  // The cache reports a store that is down (first error, breaker, timeouts) once, through `warn`.
+  const cache = options.cache ?? createCache({ store: cacheUrl, keyPrefix: options.keyPrefix ?? '', logger: { warn } });
   cache.on('hit', () => tracker.recordLookup('hit'));
   cache.on('miss', () => tracker.recordLookup('miss'));
   cache.on('stale', () => tracker.recordLookup('stale'));
   // A request that joined another's render was served without rendering: a hit for this request.
   cache.on('coalesced', ({ status }) => tracker.recordLookup(status === 'stale' ? 'stale' : 'hit'));
-  let lastWarning = 0;
-  cache.on('error', ({ error, operation }) => {
-    // The cache fails open (pages render uncached); say so, but not on every request.
-    if (Date.now() - lastWarning < 10_000) return;
-    lastWarning = Date.now();
-    warn(`cache: store error during ${operation}, serving uncached: ${error instanceof Error ? error.message : String(error)}`);
-  });
 
   const env = createTemplates(options.templatesDir ?? TEMPLATES_DIR, cache);
   const activity = new CacheActivity(cache, { source: () => tracker.current()?.source });
@@ -95,7 +89,9 @@ export async function createApp(options: DemoOptions = {}): Promise<Demo> {
     if (res.headersSent) return next(error);
     const status = (error as { status?: unknown }).status;
     if (typeof status === 'number' && status >= 400 && status < 500) {
-      res.status(status).type('text/plain').send(error instanceof Error ? error.message : 'Bad request.');
+      // Never the error's own message: express.static's says "ENOENT: no such file or directory,
+      // stat '/srv/app/public/…'", which shows where the app lives on disk.
+      res.status(status).type('text/plain').send(`${STATUS_CODES[status] ?? 'Bad Request'}.`);
       return;
     }
     warn(`demo: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);

@@ -5,8 +5,9 @@ export type { WriteOptions, FetchOptions, FetchResult, FetchStatus, Producer, Ca
 export type { ReadScope } from './core/read-plans.js';
 export { ManualClock, systemClock } from './core/clock.js';
 export type { Clock, EpochMs } from './core/clock.js';
-export { CacheError, StoreSpecError, StoreTimeoutError, CircuitOpenError, EntryTooLargeError } from './core/errors.js';
-export type { CacheErrorCode } from './core/errors.js';
+export { CacheError, StoreSpecError, StoreTimeoutError, CircuitOpenError, EntryTooLargeError, MissingDriverError, StoreConnectError } from './core/errors.js';
+export type { CacheErrorCode, ConnectFailure } from './core/errors.js';
+export type { CacheLogger } from './core/report.js';
 export type { BreakerOptions, CircuitState } from './core/guard.js';
 export { fragmentKey, viewKey, tagKey, makeKey, encodeVaryOn, defaultKeyFunction } from './core/keys.js';
 export type { KeyFunction } from './core/keys.js';

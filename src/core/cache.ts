@@ -5,19 +5,20 @@ import type { Store, StoreUsage } from '../stores/types.js';
 import type { Clock } from './clock.js';
 import { ChangeLog } from './change-log.js';
 import { Entries } from './entries.js';
-import { CacheError, StoreTimeoutError } from './errors.js';
+import { CacheError, StoreConnectError, StoreTimeoutError } from './errors.js';
 import { Fetcher } from './fetcher.js';
 import { Flights } from './flights.js';
 import { GuardedStore } from './guarded-store.js';
 import { StoreGuard } from './guard.js';
 import { fragmentKey, makeKey, tagKey, viewKey, type KeyFunction } from './keys.js';
 import { checkTimer, resolveOptions, type CacheOptions, type LockOptions } from './options.js';
+import { Reporter } from './report.js';
 import { ReadPlans, type ReadScope } from './read-plans.js';
 import { StatsRecorder, type CacheStats } from './stats.js';
 import { TagTokens } from './tag-tokens.js';
 import { TrackedStore } from './tracked-store.js';
 import { describe, type TtlInput, type TtlSeconds } from './ttl.js';
-import type { CacheEvents, FetchOptions, FetchResult, FetchStatus, Producer, WriteOptions } from './types.js';
+import type { CacheEvents, FetchOptions, FetchResult, FetchStatus, InvalidateEvent, Producer, WriteOptions } from './types.js';
 
 export type { CacheOptions } from './options.js';
 export type { ReadScope } from './read-plans.js';
@@ -56,11 +57,12 @@ export class Cache extends EventEmitter<CacheEvents> {
   readonly #locks = new Map<string, Promise<unknown>>();
   /** Stored keys of the default version, by your key: bounded by entries and bytes (see docs/reliability.md). */
   readonly #keys = new LRUCache<string, string>({ max: KEY_MEMO.entries, maxSize: KEY_MEMO.bytes, sizeCalculation: (stored, key) => 2 * (stored.length + key.length) + 256 });
-  readonly #connected: Promise<void>;
+  #connected: Promise<void>;
+  #connectFailed = false;
+  readonly #plans = new ReadPlans(new ChangeLog());
   readonly #lock: LockOptions | undefined;
   /** Removes the listener this cache added to its store (see `Store.subscribe`). */
   readonly #unsubscribe: (() => void) | undefined;
-  readonly #plans = new ReadPlans(new ChangeLog());
 
   constructor(options: CacheOptions = {}) {
     super();
@@ -75,19 +77,28 @@ export class Cache extends EventEmitter<CacheEvents> {
     this.maxEntryBytes = o.maxEntryBytes;
     this.staleTtl = o.staleTtl;
     this.#lock = o.lock;
+    const reporter = new Reporter(o.logger, this.store.kind, o.clock);
     const guard = new StoreGuard({
       timeoutMs: o.timeoutMs,
       breaker: o.breaker,
       clock: o.clock,
       onFailure: (error, operation) => {
         if (error instanceof StoreTimeoutError) this.#stats.count('timeouts');
+        // A value refused for its size is not a store failure: an `error` event, no log line.
+        if (!(error instanceof CacheError && error.code === 'ERR_CACHE_ENTRY_TOO_LARGE')) reporter.failure(error, operation);
         this.#report(error, operation);
       },
-      onRecover: () => this.emit('recover'),
+      onOpen: (failures, cooldownMs) => reporter.breakerOpened(failures, cooldownMs),
+      onRecover: () => {
+        reporter.breakerClosed();
+        this.emit('recover');
+      },
     });
     // Every write goes through the change log, so a prefetched read never outlives a change.
     this.#io = new GuardedStore(new TrackedStore(this.store, this.#plans.log), guard, o.failOpen);
-    this.#tags = new TagTokens(this.#io, (tag) => this.makeKey(tagKey(tag)), o.clock);
+    // A new tag token lives as long as an entry of the default TTL; longer-lived entries extend it.
+    const defaultLifeMs = o.defaultTtl === null ? undefined : Math.max(1, (o.defaultTtl + o.staleTtl) * 1000);
+    this.#tags = new TagTokens(this.#io, (tag) => this.makeKey(tagKey(tag)), o.clock, defaultLifeMs);
     this.#entries = new Entries({ io: this.#io, tags: this.#tags, flights: this.#flights, stats: this.#stats, clock: o.clock, defaultTtl: o.defaultTtl, staleTtl: o.staleTtl, maxEntryBytes: o.maxEntryBytes });
     this.#fetcher = new Fetcher({
       io: this.#io,
@@ -105,14 +116,20 @@ export class Cache extends EventEmitter<CacheEvents> {
     const unsubscribe = this.#io.store.subscribe?.((change) => (change === 'clear' ? this.#flights.detachAll() : this.#flights.detachKeys(change)));
     this.#unsubscribe = typeof unsubscribe === 'function' ? (unsubscribe as () => void) : undefined;
     // Load the driver and connect in the background, so the first request does not pay for it
-    // (and does not run into the operation timeout). Failures surface as ordinary store errors.
+    // (and does not run into the operation timeout). A failure is reported once through the
+    // logger, and rejects connect(); the store keeps trying to reach its server.
     this.#connected = this.store.connect === undefined ? Promise.resolve() : this.store.connect();
-    this.#connected.catch(() => {});
+    this.#connected.catch((error: unknown) => {
+      this.#connectFailed = true;
+      if (!this.#io.closed) reporter.connectFailed(error);
+    });
   }
 
   /**
-   * Wait until the store is connected (optional; useful at start-up and in tests). Rejects when
-   * the store cannot be reached within `timeoutMs` milliseconds (default 5 000).
+   * Wait until the store is connected, for apps that want to fail fast at start-up (optional: the
+   * cache connects in the background anyway). Rejects with `StoreConnectError` naming the cause
+   * (connection refused, DNS, authentication; the driver's error as `cause`) as soon as the
+   * driver reports it, or with `ERR_CACHE_STORE_TIMEOUT` after `timeoutMs` (default 5 000).
    */
   async connect(timeoutMs = 5_000): Promise<void> {
     checkTimer(timeoutMs, 'timeoutMs');
@@ -120,8 +137,18 @@ export class Cache extends EventEmitter<CacheEvents> {
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new CacheError('ERR_CACHE_STORE_TIMEOUT', `Could not reach the ${this.store.kind} store within ${timeoutMs} ms. Is it running, and is the URL right?`)), timeoutMs);
     });
+    if (this.#connectFailed && this.store.connect !== undefined) {
+      // Asked again after a failure: try again rather than repeat the old answer.
+      this.#connectFailed = false;
+      this.#connected = this.store.connect();
+      this.#connected.catch(() => {
+        this.#connectFailed = true;
+      });
+    }
     try {
       await Promise.race([this.#connected, timeout]);
+    } catch (error) {
+      throw error instanceof CacheError ? error : new StoreConnectError(this.store.kind, error);
     } finally {
       clearTimeout(timer);
     }
@@ -200,11 +227,15 @@ export class Cache extends EventEmitter<CacheEvents> {
    * would keep serving the old value.
    */
   async delete(key: string, version?: number): Promise<boolean> {
+    return this.#remove(key, version);
+  }
+
+  async #remove(key: string, version: number | undefined, fragment?: InvalidateEvent['fragment']): Promise<boolean> {
     const k = this.makeKey(key, version);
     this.#flights.detachKeys([k]);
     const removed = await this.#io.strict('delete', () => this.#io.store.delete(k));
     this.#stats.count('deletes');
-    this.emit('invalidate', { kind: 'keys', keys: [k] });
+    this.emit('invalidate', fragment === undefined ? { kind: 'keys', keys: [k] } : { kind: 'keys', keys: [k], fragment });
     return removed;
   }
 
@@ -316,7 +347,7 @@ export class Cache extends EventEmitter<CacheEvents> {
   /** Remove one fragment, exactly as the `cache` tag keyed it. */
   async invalidateFragment(name: string, varyOn: readonly unknown[] = []): Promise<boolean> {
     this.#stats.count('invalidations');
-    return this.delete(fragmentKey(name, varyOn));
+    return this.#remove(fragmentKey(name, varyOn), undefined, { name, varyOn: [...varyOn] });
   }
 
   /** Remove one `renderView` entry. */

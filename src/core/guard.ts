@@ -14,6 +14,8 @@ export interface GuardOptions {
   breaker: Required<BreakerOptions> | false;
   clock: Clock;
   onFailure: (error: unknown, operation: string) => void;
+  /** The circuit opened (from closed; a failed probe keeps it open and is not reported). */
+  onOpen?: (failures: number, cooldownMs: number) => void;
   onRecover: () => void;
 }
 
@@ -84,8 +86,10 @@ export class StoreGuard {
         }
         this.#failures += 1;
         if (breaker && (probe || this.#failures >= breaker.failureThreshold)) {
+          const opened = this.#state === 'closed';
           this.#state = 'open';
           this.#openUntil = clock.now() + breaker.cooldownMs;
+          if (opened) this.#options.onOpen?.(this.#failures, breaker.cooldownMs);
         }
         this.#options.onFailure(error, operation);
         throw error;

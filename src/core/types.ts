@@ -53,6 +53,8 @@ export interface InvalidateEvent {
   /** Stored keys removed (kind "keys") or tag token keys rewritten (kind "tags"). */
   keys?: readonly string[];
   tags?: readonly string[];
+  /** For `invalidateFragment`: the fragment's name and vary-on values (the key only has their hash). */
+  fragment?: { name: string; varyOn: readonly unknown[] };
 }
 
 export interface CacheErrorEvent {

@@ -1,5 +1,6 @@
 import type { RedisClientType } from '@keyv/redis';
 import { Backlog, BusLink, checkMs, decode, newOrigin, withTimeout, type BusListener, type Invalidation, type InvalidationBus } from './bus.js';
+import { requireDriver } from './drivers.js';
 import { destroyClient, openClient, type RedisConnection } from './redis-connection.js';
 
 export interface RedisBusOptions {
@@ -25,6 +26,7 @@ const MAX_MESSAGE_BYTES = 64 * 1024;
  * died without a reset (a half-open socket delivers nothing and reports nothing).
  */
 export function createRedisBus(connection: string | RedisConnection, options: RedisBusOptions = {}): InvalidationBus {
+  requireDriver('@keyv/redis', 'Redis bus');
   return new RedisBus(typeof connection === 'string' ? { url: connection } : connection, options);
 }
 

@@ -115,8 +115,20 @@ export class KeyvStore implements Store {
   }
 
   async connect(): Promise<void> {
+    const keyv = await this.keyv();
     // A read of a key nobody writes: loads the driver, opens the connection, creates SQL tables.
-    await (await this.keyv()).get('__njkc_connect__');
+    // Some drivers never reject it while they cannot connect: node-redis retries forever and only
+    // emits an error per attempt. The first error emitted meanwhile is the answer.
+    let onError: ((error: unknown) => void) | undefined;
+    const failed = new Promise<never>((_, reject) => {
+      onError = reject;
+      keyv.on('error', onError);
+    });
+    try {
+      await Promise.race([keyv.get('__njkc_connect__'), failed]);
+    } finally {
+      if (onError) keyv.off('error', onError);
+    }
   }
 
   async get(key: string): Promise<unknown> {

@@ -1,6 +1,7 @@
 import type { RedisClientOptions, RedisClientType, RedisClusterOptions, RedisClusterType } from '@keyv/redis';
 import { StoreSpecError } from '../core/errors.js';
 import { redactUrl } from './redact.js';
+import { importDriver } from './drivers.js';
 
 /** A Redis Cluster: a few seed nodes (the client discovers the rest) and options for every node. */
 export interface RedisClusterConfig {
@@ -85,7 +86,7 @@ export function clusterOptions(cluster: RedisClusterConfig, options: RedisConnec
  * messages are broadcast to every node of a cluster, so one node serves the invalidation bus.
  */
 export async function openClient(connection: RedisConnection, options: RedisConnectOptions = {}): Promise<RedisClientType> {
-  const { createClient } = await import('@keyv/redis');
+  const { createClient } = await importDriver('@keyv/redis', 'Redis', () => import('@keyv/redis'));
   if (connection.cluster !== undefined) {
     const first = connection.cluster.rootNodes[0];
     if (first === undefined) throw new StoreSpecError('A Redis Cluster configuration needs at least one root node.');
@@ -98,7 +99,7 @@ export async function openClient(connection: RedisConnection, options: RedisConn
 
 /** A cluster client (for commands that name a key, routed to the node owning its slot). */
 export async function openCluster(cluster: RedisClusterConfig, options: RedisConnectOptions = {}): Promise<RedisClusterType> {
-  const { createCluster } = await import('@keyv/redis');
+  const { createCluster } = await importDriver('@keyv/redis', 'Redis Cluster', () => import('@keyv/redis'));
   return createCluster(clusterOptions(cluster, options)) as unknown as RedisClusterType;
 }
 

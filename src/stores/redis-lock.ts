@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { RedisClientType, RedisClusterType } from '@keyv/redis';
 import { StoreSpecError } from '../core/errors.js';
 import type { DistributedLock } from './lock.js';
+import { requireDriver } from './drivers.js';
 import { openClient, openCluster, parseClusterUrl, type RedisConnection } from './redis-connection.js';
 import { redactUrl } from './redact.js';
 import { checkMs } from './ms.js';
@@ -46,6 +47,7 @@ class RedisLock implements DistributedLock {
       return;
     }
     this.#owned = true;
+    requireDriver('@keyv/redis', 'Redis lock');
     const spec = typeof connection === 'string' ? toConnection(connection) : connection;
     this.#client = (async () => {
       const client: RedisClientType | RedisClusterType = spec.cluster === undefined ? await openClient(spec, opts) : await openCluster(spec.cluster, opts);

@@ -1,4 +1,5 @@
 import { Keyv } from 'keyv';
+import { importDriver, requireDriver } from './drivers.js';
 import { KeyvStore } from './keyv-store.js';
 import { clientOptions, clusterOptions, destroyClient, type ClosableClient, type RedisConnection } from './redis-connection.js';
 import type { Store } from './types.js';
@@ -19,6 +20,7 @@ export type RedisStoreOptions = RedisConnection & {
  * with its tags' tokens) are split by slot, so keys and tag tokens may live on different shards.
  */
 export function createRedisStore(options: RedisStoreOptions): Store {
+  requireDriver('@keyv/redis', 'redis://');
   const namespace = options.namespace ?? 'njkc';
   if (options.connectTimeoutMs !== undefined) checkMs(options.connectTimeoutMs, 'connectTimeoutMs', 'Redis store');
   const flags = { namespace, throwOnConnectError: true, throwOnErrors: true };
@@ -26,7 +28,7 @@ export function createRedisStore(options: RedisStoreOptions): Store {
     kind: 'redis',
     fastDeserialize: true,
     connect: async () => {
-      const { createKeyv, createCluster, default: KeyvRedis } = await import('@keyv/redis');
+      const { createKeyv, createCluster, default: KeyvRedis } = await importDriver('@keyv/redis', 'redis://', () => import('@keyv/redis'));
       if (options.cluster === undefined) return createKeyv(clientOptions(options.url, options), flags);
       // createKeyv() takes single servers only; build the same Keyv around a cluster adapter.
       const cluster = createCluster(clusterOptions(options.cluster, options));

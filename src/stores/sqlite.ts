@@ -1,4 +1,5 @@
 import { Keyv } from 'keyv';
+import { importDriver, requireDriver } from './drivers.js';
 import { KeyvStore } from './keyv-store.js';
 import { openSqliteSync, type SqliteSync } from './sqlite-sync.js';
 import type { Store } from './types.js';
@@ -33,6 +34,7 @@ interface SqliteAdapter {
 export function createSqliteStore(options: SqliteStoreOptions): Store {
   const table = options.table ?? 'njkc_cache';
   if (!/^\w+$/.test(table)) throw new RangeError(`SQLite table name must be letters, digits and underscores; got "${table}".`);
+  requireDriver('@keyv/sqlite', 'sqlite://');
   const sweepEvery = checkMs(options.sweepIntervalMs ?? 60_000, 'sweepIntervalMs', 'SQLite store', true);
   const busyTimeout = checkMs(options.busyTimeoutMs ?? 5_000, 'busyTimeoutMs', 'SQLite store', true);
   let timer: NodeJS.Timeout | undefined;
@@ -52,7 +54,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     kind: 'sqlite',
     fastDeserialize: true,
     connect: async () => {
-      const { default: KeyvSqlite } = await import('@keyv/sqlite');
+      const { default: KeyvSqlite } = await importDriver('@keyv/sqlite', 'sqlite://', () => import('@keyv/sqlite'));
       const adapter = new KeyvSqlite({ uri: `sqlite://${options.path}`, table, busyTimeout });
       const keyv = new Keyv({ store: adapter, namespace: 'njkc' });
       if (options.path !== ':memory:') {
