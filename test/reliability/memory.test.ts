@@ -45,7 +45,7 @@ describe('bounded memory (heap retained after GC, in a --expose-gc child)', () =
   it('per-label stats and in-flight tables: distinct labels beyond 1,000 share one row; settled flights leave nothing', { timeout: 120_000 }, async () => {
     const { retained, labels } = await run();
     expect(labels).toBe(1_001);
-    // the table, plus that cache's own stored-key memo (full after 250,000 keys)
+    // the table, plus that cache's own stored-key memo (full after 100,000 keys)
     expect(retained.labelsAndFlights).toBeLessThan(8 * MiB);
   });
 });
