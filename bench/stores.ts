@@ -8,7 +8,7 @@
  * lib/redis-probe.ts), which is what the target is about.
  */
 import { createCache, type Cache } from './lib/library.js';
-import { benchRedisStore } from './lib/redis-stores.js';
+import { benchRedisStore } from './lib/bench-stores.js';
 import { createPageFixture, FRAGMENTS_PER_PAGE } from './fixtures/page.js';
 import { commandDelta, commandStats, describeCommands, parseRedisUrl, startCountingProxy, total } from './lib/redis-probe.js';
 import type { BenchContext, GroupResult, Row } from './lib/types.js';
