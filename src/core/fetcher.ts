@@ -58,20 +58,32 @@ export class Fetcher {
   peek(key: string, options: FetchOptions): FetchResult<string | number | boolean | null> | undefined {
     const store = this.#o.io.store;
     if (store.peek === undefined || this.#o.io.closed) return undefined;
-    const envelope = store.peek(key);
+    const tags = options.tags;
+    let envelope: unknown;
+    let tokens: unknown[] | undefined;
+    if (options.scope !== undefined && store.peekMany !== undefined) {
+      // A store that reads in this process, one statement at a time: the render's scope reads the
+      // whole view in one (entries and tag tokens), as it does in one round trip elsewhere.
+      const group = tags === undefined || tags.length === 0 ? [key] : [key, ...tags.map((tag) => this.#o.tags.key(tag))];
+      const raws = options.scope.peek(group, store.peekMany);
+      if (raws === undefined) return undefined;
+      [envelope, ...tokens] = raws;
+    } else {
+      envelope = store.peek(key);
+    }
     if (!isEnvelope(envelope)) return undefined;
     const value = envelope.v;
     if ((typeof value === 'object' && value !== null) || envelope.dg !== options.digest) return undefined;
     if (freshness(envelope, this.#o.clock.now()) !== 'fresh') return undefined;
-    const tags = options.tags;
     if (tags !== undefined && tags.length > 0) {
-      const tokens: Tokens = new Map();
-      for (const tag of tags) {
-        const token = store.peek(this.#o.tags.key(tag));
+      const current: Tokens = new Map();
+      for (let i = 0; i < tags.length; i += 1) {
+        const tag = tags[i] as string;
+        const token = tokens === undefined ? store.peek(this.#o.tags.key(tag)) : tokens[i];
         if (typeof token !== 'string') return undefined;
-        tokens.set(tag, token);
+        current.set(tag, token);
       }
-      if (!sameTags(envelope, tags) || !tagsCurrent(envelope, tokens)) return undefined;
+      if (!sameTags(envelope, tags) || !tagsCurrent(envelope, current)) return undefined;
     } else if (envelope.tags !== undefined) {
       return undefined;
     }
@@ -129,7 +141,10 @@ export class Fetcher {
   /** The entry and its tags' tokens, read in one store call. `null` when the store failed. */
   async #lookup(key: string, options: FetchOptions): Promise<{ envelope: Envelope | undefined; tokens: Tokens } | null> {
     const tags = options.tags ?? [];
-    const raws = await this.#o.io.read('fetch', [key, ...tags.map((tag) => this.#o.tags.key(tag))]);
+    const group = tags.length === 0 ? [key] : [key, ...tags.map((tag) => this.#o.tags.key(tag))];
+    const read = (keys: readonly string[]) => this.#o.io.read('fetch', keys);
+    // In a render, the scope answers from what it prefetched (one round trip for the whole view).
+    const raws = await (options.scope === undefined ? read(group) : options.scope.read(group, read));
     if (raws === null) return null;
     const tokens = TagTokens.fromRaw(tags, raws.slice(1));
     const envelope = this.#o.entries.open(raws[0]);
