@@ -5,8 +5,8 @@
  * client sends and counts commands and round trips (bursts of client writes between replies).
  *
  * On Redis the server's own `INFO commandstats`, read before and after each view, cross-checks the
- * proxy (it counts every client of the server, so other users of a shared Redis show up; the note
- * says when the two disagree). PostgreSQL has no such counter without `pg_stat_statements`, so the
+ * proxy's count (it counts every client of the server, so other users of a shared Redis show up;
+ * the note says when the two disagree). PostgreSQL has no such counter without `pg_stat_statements`, so the
  * proxy's count of statements (simple queries and executes) is the figure there.
  */
 import { createCache, type Cache, type Store } from './lib/library.js';
@@ -140,13 +140,12 @@ function describe(subject: Subject, kind: 'warm' | 'cold', counts: ViewCounts): 
   const trips = counts.roundTrips / counts.views;
   const per = `mean of ${counts.views} views of ${FRAGMENTS_PER_PAGE} fragments`;
   const proxySaw = describeCommands(counts.proxyCommands, counts.views) || 'none';
-  let value = ours;
   let note: string;
   if (counts.serverCommands) {
+    // The proxy's count is exactly ours; the server's counts every client, so it cross-checks.
     const server = total(counts.serverCommands) / counts.views;
-    value = server;
     const agree = Math.abs(server - ours) < 0.5;
-    note = `INFO commandstats: ${describeCommands(counts.serverCommands, counts.views) || 'none'}; ${agree ? 'the proxy saw the same' : `the proxy saw ${ours.toFixed(1)} of ours (${proxySaw}), the rest came from other clients of this Redis`}; ${per}${subject.id === 'redis-tier' && kind === 'cold' ? '; each write is also PUBLISHed to the other processes' : ''}`;
+    note = `seen by a loopback proxy: ${proxySaw}; ${agree ? 'INFO commandstats saw the same' : `INFO commandstats saw ${server.toFixed(1)} (${describeCommands(counts.serverCommands, counts.views) || 'none'}): the rest came from other clients of this Redis`}; ${per}${subject.id === 'redis-tier' && kind === 'cold' ? '; each write is also PUBLISHed to the other processes' : ''}`;
   } else {
     note = `statements (simple queries and executes) seen by a loopback proxy: ${proxySaw}; ${per}`;
   }
@@ -155,7 +154,7 @@ function describe(subject: Subject, kind: 'warm' | 'cold', counts: ViewCounts): 
     {
       id: `stores.${subject.id}.${kind}.commands`,
       label: `${subject.name}: ${subject.commands ? 'statements' : 'commands'} per ${kind} page view`,
-      value,
+      value: ours,
       unit: subject.commands ? 'statements' : 'commands',
       note,
     },
