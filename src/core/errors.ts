@@ -13,7 +13,10 @@ export type CacheErrorCode =
   | 'ERR_CACHE_CIRCUIT_OPEN'
   | 'ERR_CACHE_CLOSED'
   | 'ERR_CACHE_DRIVER_MISSING'
-  | 'ERR_CACHE_CONNECT';
+  | 'ERR_CACHE_CONNECT'
+  | 'ERR_CACHE_STORE_WRITE'
+  | 'ERR_PAGE_OPTIONS'
+  | 'ERR_PAGE_URL';
 
 export class CacheError extends Error {
   readonly code: CacheErrorCode;
@@ -33,10 +36,10 @@ export class StoreSpecError extends CacheError {
   }
 }
 
-/** A store operation that took longer than the cache's `timeout`. */
+/** A store operation that took longer than the cache's `timeout` (or a bus operation, its own). */
 export class StoreTimeoutError extends CacheError {
-  constructor(operation: string, timeoutMs: number) {
-    super('ERR_CACHE_STORE_TIMEOUT', `Store operation "${operation}" did not finish within ${timeoutMs} ms; it was treated as a miss. Raise the cache's "timeoutMs" option if your store is legitimately slow.`);
+  constructor(operation: string, timeoutMs: number, message?: string) {
+    super('ERR_CACHE_STORE_TIMEOUT', message ?? `Store operation "${operation}" did not finish within ${timeoutMs} ms; it was treated as a miss. Raise the cache's "timeoutMs" option if your store is legitimately slow.`);
     this.name = 'StoreTimeoutError';
   }
 }

@@ -7,6 +7,7 @@
  * server has confirmed a new subscription. A first tier trusts nothing it holds across a `down`.
  */
 import { randomBytes } from 'node:crypto';
+import { CacheError, StoreSpecError, StoreTimeoutError } from '../core/errors.js';
 
 /** What changed in the shared store: some keys, or everything in its namespace. */
 export type Invalidation = { readonly keys: readonly string[] } | 'clear';
@@ -143,7 +144,7 @@ export class Backlog {
 export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new StoreTimeoutError(what, ms, `${what} took longer than ${ms} ms`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
@@ -170,9 +171,9 @@ export class Readiness {
   }
 }
 
-/** A positive number of milliseconds, or a RangeError naming the option. */
+/** A positive number of milliseconds, or a StoreSpecError naming the option. */
 export function checkMs(value: number, name: string, owner: string): number {
-  if (!(typeof value === 'number' && value > 0)) throw new RangeError(`${owner} option "${name}" must be a positive number of milliseconds; got ${String(value)}.`);
+  if (!(typeof value === 'number' && value > 0)) throw new StoreSpecError(`${owner} option "${name}" must be a positive number of milliseconds; got ${String(value)}.`);
   return value;
 }
 
@@ -196,7 +197,7 @@ export class BusLink {
   }
 
   attach(listener: BusListener): void {
-    if (this.#listener !== undefined) throw new Error('This invalidation bus already has a listener; create one bus per tiered store.');
+    if (this.#listener !== undefined) throw new CacheError('ERR_CACHE_OPTIONS', 'This invalidation bus already has a listener; create one bus per tiered store.');
     this.#listener = listener;
   }
 

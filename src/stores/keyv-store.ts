@@ -1,4 +1,5 @@
 import type { Keyv } from 'keyv';
+import { CacheError } from '../core/errors.js';
 import { withFastPath } from './serialize.js';
 import type { Store, StoreEntry, StoreUsage } from './types.js';
 
@@ -129,7 +130,7 @@ export class KeyvStore implements Store {
     const sync = this.#options.sync?.();
     if (sync !== undefined) return sync.setMany([{ key, value, ttlMs }]);
     const ok = await (await this.keyv()).set(key, value, ttlMs);
-    if (ok === false) throw new Error(`The ${this.kind} store refused to write "${key}".`);
+    if (ok === false) throw new CacheError('ERR_CACHE_STORE_WRITE', `The ${this.kind} store refused to write "${key}".`);
   }
 
   async setMany(entries: readonly StoreEntry[]): Promise<void> {

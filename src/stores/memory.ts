@@ -1,5 +1,6 @@
 import { Keyv, type KeyvStoreAdapter, type StoredData } from 'keyv';
 import { LRUCache } from 'lru-cache';
+import { StoreSpecError } from '../core/errors.js';
 import { KeyvStore } from './keyv-store.js';
 import type { Store } from './types.js';
 
@@ -88,7 +89,7 @@ export class LruAdapter implements KeyvStoreAdapter {
    * for LRU eviction, inside the byte budget like everything else.
    */
   async set(key: string, value: unknown): Promise<boolean> {
-    if (typeof value !== 'string') throw new TypeError('LruAdapter stores strings serialised by Keyv.');
+    if (typeof value !== 'string') throw new StoreSpecError('LruAdapter stores strings serialised by Keyv; give it to a Keyv, or use createMemoryStore().');
     this.#lru.set(key, { raw: value });
     return true;
   }
@@ -120,7 +121,7 @@ export class LruAdapter implements KeyvStoreAdapter {
 export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   const maxBytes = options.maxBytes ?? DEFAULT_MEMORY_BYTES;
   if (!Number.isInteger(maxBytes) || maxBytes <= 0) {
-    throw new RangeError(`memory store "maxBytes" must be a positive whole number of bytes; got ${String(maxBytes)}.`);
+    throw new StoreSpecError(`memory store "maxBytes" must be a positive whole number of bytes; got ${String(maxBytes)}.`);
   }
   const adapter = new LruAdapter(maxBytes);
   return new KeyvStore({

@@ -1,4 +1,5 @@
 import { Keyv } from 'keyv';
+import { StoreSpecError } from '../core/errors.js';
 import { importDriver, requireDriver } from './drivers.js';
 import { KeyvStore } from './keyv-store.js';
 import { loadPg } from './pg.js';
@@ -120,7 +121,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
 
 function checkName(name: string, what: string): string {
   if (!/^[A-Za-z_]\w*$/.test(name) || name.length > 63) {
-    throw new RangeError(`PostgreSQL ${what} name must be letters, digits and underscores (at most 63, not starting with a digit); got "${name}".`);
+    throw new StoreSpecError(`PostgreSQL ${what} name must be letters, digits and underscores (at most 63, not starting with a digit); got "${name}".`);
   }
   return name.toLowerCase();
 }

@@ -1,4 +1,5 @@
 import { Keyv } from 'keyv';
+import { StoreSpecError } from '../core/errors.js';
 import { importDriver, requireDriver } from './drivers.js';
 import { KeyvStore } from './keyv-store.js';
 import { openSqliteSync, type SqliteSync } from './sqlite-sync.js';
@@ -32,7 +33,7 @@ interface SqliteAdapter {
  */
 export function createSqliteStore(options: SqliteStoreOptions): Store {
   const table = options.table ?? 'njkc_cache';
-  if (!/^\w+$/.test(table)) throw new RangeError(`SQLite table name must be letters, digits and underscores; got "${table}".`);
+  if (!/^\w+$/.test(table)) throw new StoreSpecError(`SQLite table name must be letters, digits and underscores; got "${table}".`);
   requireDriver('@keyv/sqlite', 'sqlite://');
   const sweepEvery = options.sweepIntervalMs ?? 60_000;
   const busyTimeout = options.busyTimeoutMs ?? 5_000;
