@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type nunjucks from 'nunjucks';
-import { createCache, type Cache } from '../src/index.js';
+import { createCache, redactUrl, type Cache } from '../src/index.js';
 import { blogRouter } from './blog.js';
 import { CacheActivity } from './dashboard/activity.js';
 import { dashboardRouter } from './dashboard/router.js';
@@ -126,13 +126,5 @@ export function listen(app: express.Express, port = 0, host = '127.0.0.1'): Prom
   });
 }
 
-/** A store URL fit to show: any password is replaced. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = '***';
-    return parsed.protocol === 'sqlite:' ? url : parsed.toString();
-  } catch {
-    return url;
-  }
-}
+/** A store URL fit to show: credentials replaced (the library's one helper, shared with the CLI). */
+export { redactUrl };

@@ -5,7 +5,7 @@ export type { WriteOptions, FetchOptions, FetchResult, FetchStatus, Producer, Ca
 export type { ReadScope } from './core/read-plans.js';
 export { ManualClock, systemClock } from './core/clock.js';
 export type { Clock, EpochMs } from './core/clock.js';
-export { CacheError, StoreSpecError, StoreTimeoutError, CircuitOpenError, MissingDriverError, StoreConnectError } from './core/errors.js';
+export { CacheError, StoreSpecError, StoreTimeoutError, CircuitOpenError, EntryTooLargeError, MissingDriverError, StoreConnectError } from './core/errors.js';
 export type { CacheErrorCode, ConnectFailure } from './core/errors.js';
 export type { CacheLogger } from './core/report.js';
 export type { BreakerOptions, CircuitState } from './core/guard.js';
@@ -15,6 +15,7 @@ export type { CacheStats, LabelStats } from './core/stats.js';
 export type { TtlSeconds, TtlInput } from './core/ttl.js';
 
 export { createStore, isStore } from './stores/create-store.js';
+export { redactUrl } from './stores/redact.js';
 export type { StoreSpec } from './stores/create-store.js';
 export { createMemoryStore, DEFAULT_MEMORY_BYTES } from './stores/memory.js';
 export type { MemoryStoreOptions } from './stores/memory.js';

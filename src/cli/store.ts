@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { isAbsolute, resolve } from 'node:path';
-import { CacheError, createCache, createStore, StoreConnectError, type Cache } from '../index.js';
+import { CacheError, createCache, createStore, redactUrl, StoreConnectError, type Cache } from '../index.js';
 import { CliError, EXIT_USAGE, messageOf, type Io } from './io.js';
 
 export interface StoreFlags {
@@ -52,18 +52,6 @@ export function timeoutOf(flags: StoreFlags): number {
   return Number(flags.timeout);
 }
 
-/** A store URL fit to print: the password replaced. */
-export function redact(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password === '') return url;
-    parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return url;
-  }
-}
-
 /** The file a `sqlite://` URL names, resolved against `cwd`; undefined for other URLs and `:memory:`. */
 export function sqliteFile(url: string, cwd: string): string | undefined {
   if (!/^sqlite:\/\//i.test(url)) return undefined;
@@ -90,7 +78,7 @@ export async function checkStoreUrl(flags: StoreFlags, io: Io): Promise<void> {
 
 export async function openCache(flags: StoreFlags, io: Io, options: OpenOptions = {}): Promise<OpenedCache> {
   const url = storeUrl(flags, io);
-  const label = redact(url);
+  const label = redactUrl(url);
   const timeoutMs = timeoutOf(flags);
   const file = sqliteFile(url, io.cwd);
   if (options.mustExist && file !== undefined && !existsSync(file)) {

@@ -12,6 +12,7 @@ export type CacheErrorCode =
   | 'ERR_CACHE_STORE_TIMEOUT'
   | 'ERR_CACHE_CIRCUIT_OPEN'
   | 'ERR_CACHE_CLOSED'
+  | 'ERR_CACHE_ENTRY_TOO_LARGE'
   | 'ERR_CACHE_DRIVER_MISSING'
   | 'ERR_CACHE_CONNECT'
   | 'ERR_CACHE_STORE_WRITE'
@@ -111,5 +112,17 @@ export class StoreConnectError extends CacheError {
     this.name = 'StoreConnectError';
     this.reason = reason;
     this.detail = text;
+  }
+}
+
+/**
+ * A store refused one value because of its size (larger than the memory store's whole budget).
+ * Not a failure of the store: it does not count against the circuit breaker, and the write
+ * reports `false`.
+ */
+export class EntryTooLargeError extends CacheError {
+  constructor(message: string) {
+    super('ERR_CACHE_ENTRY_TOO_LARGE', message);
+    this.name = 'EntryTooLargeError';
   }
 }

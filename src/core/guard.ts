@@ -1,5 +1,5 @@
 import type { Clock } from './clock.js';
-import { CircuitOpenError, StoreTimeoutError } from './errors.js';
+import { CacheError, CircuitOpenError, StoreTimeoutError } from './errors.js';
 
 export interface BreakerOptions {
   /** Consecutive failures that open the circuit (default 5). */
@@ -79,6 +79,11 @@ export class StoreGuard {
       },
       (error: unknown) => {
         if (probe) this.#probing = false;
+        // The store answered, refusing one value for its size: it is healthy, so the breaker does not count it.
+        if (error instanceof CacheError && error.code === 'ERR_CACHE_ENTRY_TOO_LARGE') {
+          this.#options.onFailure(error, operation);
+          throw error;
+        }
         this.#failures += 1;
         if (breaker && (probe || this.#failures >= breaker.failureThreshold)) {
           const opened = this.#state === 'closed';

@@ -10,7 +10,7 @@ export class TrackedStore implements Store {
   readonly kind: string;
   readonly peek?: (key: string) => unknown;
   readonly peekMany?: (keys: readonly string[]) => unknown[] | undefined;
-  readonly subscribe?: (listener: (change: readonly string[] | 'clear') => void) => void;
+  readonly subscribe?: Store['subscribe'];
   readonly connect?: () => Promise<void>;
   readonly usage?: () => Promise<StoreUsage>;
   readonly #store: Store;

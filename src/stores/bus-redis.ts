@@ -1,7 +1,7 @@
 import type { RedisClientType } from '@keyv/redis';
 import { Backlog, BusLink, checkMs, decode, newOrigin, withTimeout, type BusListener, type Invalidation, type InvalidationBus } from './bus.js';
 import { requireDriver } from './drivers.js';
-import { openClient, type RedisConnection } from './redis-connection.js';
+import { destroyClient, openClient, type RedisConnection } from './redis-connection.js';
 
 export interface RedisBusOptions {
   /** Pub/sub channel (default "njkc:invalidate"); processes sharing a store must use the same one. */
@@ -81,7 +81,7 @@ class RedisBus implements InvalidationBus {
     this.#subscriber = undefined;
     const publisher = this.#publisher;
     this.#publisher = undefined;
-    await Promise.all([subscriber?.destroy(), publisher?.then((client) => client.destroy(), () => {})]);
+    await Promise.all([subscriber && destroyClient(subscriber, this.#connectTimeoutMs), publisher?.then((client) => destroyClient(client, this.#connectTimeoutMs), () => {})]);
   }
 
   async #subscribe(): Promise<void> {

@@ -1,6 +1,8 @@
 import type { Keyv } from 'keyv';
 import { CacheError } from '../core/errors.js';
-import { withFastPath } from './serialize.js';
+import { FOREIGN_VALUE, withFastPath } from './serialize.js';
+
+export { FOREIGN_VALUE } from './serialize.js';
 import type { Store, StoreEntry, StoreUsage } from './types.js';
 
 export interface KeyvStoreOptions {
@@ -35,6 +37,23 @@ export interface SyncAccess {
   setMany(entries: readonly StoreEntry[]): void;
   /** Whether something was removed. */
   deleteMany(keys: readonly string[]): boolean;
+}
+
+/** Make Keyv's deserialisation read a text it cannot parse (or that lacks Keyv's `{ value }` wrapper) as `FOREIGN_VALUE`. */
+function tolerateForeignValues(keyv: Keyv): void {
+  const deserialize = keyv.deserialize;
+  if (typeof deserialize !== 'function') return;
+  keyv.deserialize = (async (data: string) => {
+    let parsed: unknown;
+    try {
+      parsed = await deserialize(data);
+    } catch {
+      return { value: FOREIGN_VALUE };
+    }
+    if (parsed === undefined || parsed === null) return parsed as undefined;
+    if (typeof parsed !== 'object' || !('value' in parsed)) return { value: FOREIGN_VALUE };
+    return parsed;
+  }) as Keyv['deserialize'];
 }
 
 /** Adapts any Keyv instance to the narrow `Store` contract. */
@@ -83,6 +102,7 @@ export class KeyvStore implements Store {
         keyv.throwOnErrors = true;
         keyv.on('error', () => {});
         if (this.#options.fastDeserialize === true) keyv.deserialize = withFastPath(keyv.deserialize as (raw: string) => unknown) as typeof keyv.deserialize;
+        tolerateForeignValues(keyv);
         return keyv;
       },
       (error: unknown) => {

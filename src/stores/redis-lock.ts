@@ -4,6 +4,7 @@ import { CacheError, StoreSpecError } from '../core/errors.js';
 import type { DistributedLock } from './lock.js';
 import { requireDriver } from './drivers.js';
 import { openClient, openCluster, parseClusterUrl, type RedisConnection } from './redis-connection.js';
+import { redactUrl } from './redact.js';
 
 export interface RedisLockOptions {
   /** Prepended to every lock key (default "njkc:lock:"). */
@@ -90,6 +91,6 @@ function isClient(value: unknown): value is LockClient {
 
 function toConnection(url: string): RedisConnection {
   if (/^rediss?\+cluster:\/\//i.test(url)) return { cluster: parseClusterUrl(url) };
-  if (!/^rediss?:\/\//i.test(url)) throw new StoreSpecError(`createRedisLock needs a redis:// or redis+cluster:// URL; got "${url}".`);
+  if (!/^rediss?:\/\//i.test(url)) throw new StoreSpecError(`createRedisLock needs a redis:// or redis+cluster:// URL; got "${redactUrl(url)}".`);
   return { url };
 }

@@ -1,7 +1,7 @@
 import { Keyv } from 'keyv';
 import { importDriver, requireDriver } from './drivers.js';
 import { KeyvStore } from './keyv-store.js';
-import { clientOptions, clusterOptions, type RedisConnection } from './redis-connection.js';
+import { clientOptions, clusterOptions, destroyClient, type ClosableClient, type RedisConnection } from './redis-connection.js';
 import type { Store } from './types.js';
 
 export type RedisStoreOptions = RedisConnection & {
@@ -53,12 +53,8 @@ export function createRedisStore(options: RedisStoreOptions): Store {
     // (and does nothing while the first connection is still being attempted): close the socket
     // and stop reconnecting instead. Cached data needs no goodbye.
     disconnect: async (keyv) => {
-      const client = (keyv.store as { client: { destroy(): unknown } }).client;
-      try {
-        await client.destroy();
-      } catch {
-        // already closed
-      }
+      await destroyClient((keyv.store as { client: ClosableClient }).client, options.connectTimeoutMs ?? 2_000);
     },
   });
 }
+

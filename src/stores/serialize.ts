@@ -9,3 +9,24 @@
 export function withFastPath(deserialize: (raw: string) => unknown): (raw: string) => unknown {
   return (raw) => (/[:,[{]":/.test(raw) ? deserialize(raw) : JSON.parse(raw));
 }
+
+/**
+ * What a read returns for a stored text that is not Keyv's JSON (another program wrote under our
+ * namespace, or the row is damaged). It is an ordinary value that is not an envelope, so the cache
+ * counts it in `stats().corrupt` and reads a miss — instead of Keyv's parse error failing the
+ * read, counting against the circuit breaker, and throwing when `failOpen` is false.
+ */
+export const FOREIGN_VALUE = Object.freeze({ njkcForeign: true });
+
+/** A row decoded synchronously, or `{ value: FOREIGN_VALUE }` when it is not Keyv's JSON. */
+export function decodeRow(raw: string, deserialize: (raw: string) => unknown): { value: unknown; expires?: unknown } {
+  let parsed: unknown;
+  try {
+    parsed = deserialize(raw);
+  } catch {
+    return { value: FOREIGN_VALUE };
+  }
+  if (parsed === undefined || parsed === null) return { value: undefined };
+  if (typeof parsed !== 'object' || !('value' in parsed)) return { value: FOREIGN_VALUE };
+  return parsed as { value: unknown; expires?: unknown };
+}

@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { withFastPath } from './serialize.js';
+import { decodeRow, withFastPath } from './serialize.js';
 import type { StoreEntry } from './types.js';
 
 /**
@@ -81,7 +81,7 @@ export async function openSqliteSync(options: SqliteSyncOptions): Promise<Sqlite
   const memo = memoBytes > 0 ? new LRUCache<string, Row>({ maxSize: memoBytes }) : undefined;
   let version: unknown;
   const fast = withFastPath(deserialize);
-  const decode = (raw: string): Row => (fast(raw) ?? { value: undefined }) as Row;
+  const decode = (raw: string): Row => decodeRow(raw, fast);
   /** Keep a decoded row, if no caller could change it: a string, or an envelope around a primitive. */
   const remember = (key: string, row: Row, raw: string): void => {
     const value = row.value as { v?: unknown } | null;

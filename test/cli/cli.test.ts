@@ -66,6 +66,15 @@ describe('njk-cache: the command line itself', () => {
     }
   });
 
+  it('never prints the credentials of a store URL it rejects', async () => {
+    const results = await Promise.all(['redis://app:s3cret@127.0.0.1:99999999/0', 'redis://:s3cret@127.0.0.1:6379/0?tier=memroy', 'postgres://app@db/x?password=s3cret&tier=disk'].map((url) => cli(['stats', '--store', url])));
+    for (const result of results) {
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/bad store URL/);
+      expect(result.stderr + result.stdout).not.toContain('s3cret');
+    }
+  });
+
   it('exits 1 when the store cannot be reached, on every command', async () => {
     const port = await closedPort();
     const url = `redis://:hunter2@127.0.0.1:${port}/0`;

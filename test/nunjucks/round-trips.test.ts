@@ -135,7 +135,7 @@ describe('store round trips per view', () => {
     it('during a render: a change another process announces on the bus drops the prefetched value', async () => {
       const listeners: Array<(change: readonly string[] | 'clear') => void> = [];
       const inner = countingStore(createStore(new Map()));
-      const store: Store = { ...inner.store, subscribe: (listener) => listeners.push(listener) };
+      const store: Store = { ...inner.store, subscribe: (listener) => void listeners.push(listener) };
       const cache = createCache({ store });
       caches.push(cache);
       const templates = { 'page.njk': PAGE.replace('<aside>{{ title }}</aside>', '<aside>{{ (remote | resolve) }}</aside>') };

@@ -12,6 +12,11 @@ export interface ConformanceOptions {
   makeStore: () => Store | Promise<Store>;
   /** Whether two stores from `makeStore` share data (Redis, one SQLite file): tests then use unique prefixes. */
   shared?: boolean;
+  /**
+   * Write `text` as the raw stored text of `storedKey` (a key from `cache.makeKey`), with the
+   * backend's own client, as another program writing under our namespace would.
+   */
+  writeRaw?: (store: Store, storedKey: string, text: string) => Promise<void>;
 }
 
 export function describeStoreConformance(name: string, options: ConformanceOptions): void {
@@ -360,6 +365,32 @@ export function describeStoreConformance(name: string, options: ConformanceOptio
         await cache.set('k', 'ours');
         expect(await cache.get('k')).toBe('ours');
       });
+
+      const writeRaw = options.writeRaw;
+      if (writeRaw !== undefined) {
+        it('reads a stored text that is not JSON as a miss counted in stats().corrupt, not as a store error', async () => {
+          const lenient = await make({ breaker: { failureThreshold: 2, cooldownMs: 60_000 } });
+          const strict = await make({ failOpen: false });
+          const errors: unknown[] = [];
+          lenient.on('error', ({ error }) => errors.push(error));
+          for (const cache of [lenient, strict]) {
+            await writeRaw(cache.store, cache.makeKey('k'), 'not json {');
+            await writeRaw(cache.store, cache.makeKey('n'), '42');
+          }
+          // more reads than the breaker's threshold: it must stay closed
+          for (let i = 0; i < 6; i += 1) expect(await lenient.get('k', 'MISS')).toBe('MISS');
+          expect(await lenient.getOrSet('n', () => 'made', 60)).toBe('made');
+          expect(lenient.stats()).toMatchObject({ corrupt: 7, errors: 0, circuit: 'closed' });
+          expect(errors).toEqual([]);
+          // failOpen: false throws store errors, but this is not one
+          expect(await strict.get('k', 'MISS')).toBe('MISS');
+          expect((await strict.getMany(['k', 'n'])).size).toBe(0);
+          await expect(strict.incr('n')).rejects.toMatchObject({ code: 'ERR_CACHE_MISSING_KEY' });
+          expect(strict.stats().corrupt).toBe(4);
+          await strict.set('k', 'ours');
+          expect(await strict.get('k')).toBe('ours');
+        });
+      }
     });
   });
 }
