@@ -48,7 +48,6 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
   const qualified = `${schema}.${table}`;
   const sweepEvery = options.sweepIntervalMs ?? 60_000;
   const createSql = `${schema === 'public' ? '' : `CREATE SCHEMA IF NOT EXISTS ${schema}; `}CREATE${options.unlogged ? ' UNLOGGED' : ''} TABLE IF NOT EXISTS ${qualified} (key VARCHAR(255) PRIMARY KEY, value TEXT)`;
-  let timer: NodeJS.Timeout | undefined;
   let endPool: (() => Promise<void>) | undefined;
 
   const adapterOf = (keyv: Keyv): QueryingAdapter => keyv.store as QueryingAdapter;
@@ -93,15 +92,9 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
           return query(sql, values);
         }
       };
-      const keyv = new Keyv({ store: adapter, namespace: NAMESPACE });
-      if (sweepEvery > 0) {
-        timer = setInterval(() => void sweep(keyv).catch(() => {}), sweepEvery);
-        timer.unref();
-      }
-      return keyv;
+      return new Keyv({ store: adapter, namespace: NAMESPACE });
     },
     onClose: async () => {
-      clearInterval(timer);
       await endPool?.();
       endPool = undefined;
     },
@@ -109,6 +102,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
       await adapterOf(keyv).query(createSql);
     },
     sweep,
+    sweepEveryMs: sweepEvery,
     usage: async (keyv) => {
       const [row] = await adapterOf(keyv).query(
         `SELECT COUNT(*) AS entries, COALESCE(SUM(octet_length(key) + octet_length(value)), 0) AS bytes FROM ${qualified} WHERE key LIKE $1`,

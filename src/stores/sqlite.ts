@@ -37,7 +37,6 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   requireDriver('@keyv/sqlite', 'sqlite://');
   const sweepEvery = options.sweepIntervalMs ?? 60_000;
   const busyTimeout = options.busyTimeoutMs ?? 5_000;
-  let timer: NodeJS.Timeout | undefined;
   let sync: SqliteSync | undefined;
 
   const adapterOf = (keyv: Keyv): SqliteAdapter => keyv.store as SqliteAdapter;
@@ -68,15 +67,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
           sync = await openSqliteSync({ path: options.path, table: adapterOf(keyv).opts.table, namespace: 'njkc', busyTimeoutMs: busyTimeout, serialize: keyv.serialize as (data: unknown) => string, deserialize: keyv.deserialize as (raw: string) => unknown });
         }
       }
-      if (sweepEvery > 0) {
-        timer = setInterval(() => void sweep(keyv).catch(() => {}), sweepEvery);
-        timer.unref();
-      }
       return keyv;
     },
     sync: () => sync,
     onClose: () => {
-      clearInterval(timer);
       sync?.close();
       sync = undefined;
     },
@@ -85,6 +79,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       await adapterOf(keyv).query('SELECT 1');
     },
     sweep,
+    sweepEveryMs: sweepEvery,
     usage: async (keyv) => {
       const adapter = adapterOf(keyv);
       const [row] = await adapter.query(`SELECT COUNT(*) AS entries, COALESCE(SUM(LENGTH(key) + LENGTH(value)), 0) AS bytes FROM ${adapter.opts.table}`);
