@@ -4,7 +4,7 @@
  * invalidated it. (They used to be written without expiry: one permanent key per tag ever used.)
  */
 import { describe, expect, it } from 'vitest';
-import { createCache, createMemoryStore, ManualClock, type Store, type StoreEntry } from '../../src/index.js';
+import { ManualClock, createCache, createMemoryStore, type Store, type StoreEntry } from '../../src/index.js';
 
 /** The memory store, recording the TTL of every write to a tag token. */
 function recording(): { store: Store; tokenWrites: Array<{ key: string; value: unknown; ttlMs: number | undefined }> } {
@@ -36,7 +36,9 @@ function recording(): { store: Store; tokenWrites: Array<{ key: string; value: u
 describe('tag tokens', () => {
   it('get the default lifetime, are extended by longer-lived entries, and never made shorter', async () => {
     const { store, tokenWrites } = recording();
-    const cache = createCache({ store, defaultTtl: 300, logger: false, clock: new ManualClock() }); // time stands still: exact TTLs
+    // A fake clock: with real time, a millisecond passing between the write and the extension
+    // would make the lifetime 3 599 999 ms.
+    const cache = createCache({ store, defaultTtl: 300, logger: false, clock: new ManualClock() });
     await cache.set('a', 1, 60, { tags: ['posts'] });
     expect(tokenWrites.map((w) => w.ttlMs)).toEqual([300_000]); // created with the default lifetime
     const token = tokenWrites[0]?.value;
