@@ -6,7 +6,6 @@ import type { Store, StoreUsage } from '../stores/types.js';
 import type { Clock } from './clock.js';
 import { ChangeLog } from './change-log.js';
 import { Entries } from './entries.js';
-import { freshness } from './envelope.js';
 import { CacheError, StoreConnectError, StoreTimeoutError } from './errors.js';
 import { Fetcher } from './fetcher.js';
 import { Flights } from './flights.js';
