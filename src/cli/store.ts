@@ -104,7 +104,7 @@ export async function openCache(flags: StoreFlags, io: Io, options: OpenOptions 
   try {
     // Wait for the connection the cache opens in the background: closing a store while it is
     // still connecting can leave the connection open.
-    await withTimeout(cache.connect(timeoutMs), timeoutMs);
+    await cache.connect(timeoutMs); // rejects by itself after timeoutMs
     if (options.probe !== false) probeMs = await probe(cache, timeoutMs);
   } catch (error) {
     void close();

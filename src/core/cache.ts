@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { LRUCache } from 'lru-cache';
 import { createStore } from '../stores/create-store.js';
+import { withTimeout } from '../stores/timeout.js';
 import type { Store, StoreUsage } from '../stores/types.js';
 import type { Clock } from './clock.js';
 import { ChangeLog } from './change-log.js';
@@ -76,8 +77,8 @@ export class Cache extends EventEmitter<CacheEvents> {
     this.failOpen = o.failOpen;
     this.maxEntryBytes = o.maxEntryBytes;
     this.staleTtl = o.staleTtl;
-    this.#lock = o.lock;
     const reporter = new Reporter(o.logger, this.store.kind, o.clock);
+    this.#lock = o.lock;
     const guard = new StoreGuard({
       timeoutMs: o.timeoutMs,
       breaker: o.breaker,
@@ -133,10 +134,6 @@ export class Cache extends EventEmitter<CacheEvents> {
    */
   async connect(timeoutMs = 5_000): Promise<void> {
     checkTimer(timeoutMs, 'timeoutMs');
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new CacheError('ERR_CACHE_STORE_TIMEOUT', `Could not reach the ${this.store.kind} store within ${timeoutMs} ms. Is it running, and is the URL right?`)), timeoutMs);
-    });
     if (this.#connectFailed && this.store.connect !== undefined) {
       // Asked again after a failure: try again rather than repeat the old answer.
       this.#connectFailed = false;
@@ -146,11 +143,9 @@ export class Cache extends EventEmitter<CacheEvents> {
       });
     }
     try {
-      await Promise.race([this.#connected, timeout]);
+      await withTimeout(this.#connected, timeoutMs, 'connect', `Could not reach the ${this.store.kind} store within ${timeoutMs} ms. Is it running, and is the URL right?`);
     } catch (error) {
       throw error instanceof CacheError ? error : new StoreConnectError(this.store.kind, error);
-    } finally {
-      clearTimeout(timer);
     }
   }
 

@@ -14,7 +14,10 @@ export type CacheErrorCode =
   | 'ERR_CACHE_CLOSED'
   | 'ERR_CACHE_ENTRY_TOO_LARGE'
   | 'ERR_CACHE_DRIVER_MISSING'
-  | 'ERR_CACHE_CONNECT';
+  | 'ERR_CACHE_CONNECT'
+  | 'ERR_CACHE_STORE_WRITE'
+  | 'ERR_PAGE_OPTIONS'
+  | 'ERR_PAGE_URL';
 
 export class CacheError extends Error {
   readonly code: CacheErrorCode;
@@ -34,10 +37,10 @@ export class StoreSpecError extends CacheError {
   }
 }
 
-/** A store operation that took longer than the cache's `timeout`. */
+/** A store operation that took longer than the cache's `timeout` (or a bus operation, its own). */
 export class StoreTimeoutError extends CacheError {
-  constructor(operation: string, timeoutMs: number) {
-    super('ERR_CACHE_STORE_TIMEOUT', `Store operation "${operation}" did not finish within ${timeoutMs} ms; it was treated as a miss. Raise the cache's "timeoutMs" option if your store is legitimately slow.`);
+  constructor(operation: string, timeoutMs: number, message?: string) {
+    super('ERR_CACHE_STORE_TIMEOUT', message ?? `Store operation "${operation}" did not finish within ${timeoutMs} ms; it was treated as a miss. Raise the cache's "timeoutMs" option if your store is legitimately slow.`);
     this.name = 'StoreTimeoutError';
   }
 }
@@ -47,18 +50,6 @@ export class CircuitOpenError extends CacheError {
   constructor(retryInMs: number) {
     super('ERR_CACHE_CIRCUIT_OPEN', `The cache store failed repeatedly; calls are skipped for another ${retryInMs} ms, then one probe is sent.`);
     this.name = 'CircuitOpenError';
-  }
-}
-
-/**
- * A store refused one value because of its size (larger than the memory store's whole budget).
- * Not a failure of the store: it does not count against the circuit breaker, and the write
- * reports `false`.
- */
-export class EntryTooLargeError extends CacheError {
-  constructor(message: string) {
-    super('ERR_CACHE_ENTRY_TOO_LARGE', message);
-    this.name = 'EntryTooLargeError';
   }
 }
 
@@ -121,5 +112,17 @@ export class StoreConnectError extends CacheError {
     this.name = 'StoreConnectError';
     this.reason = reason;
     this.detail = text;
+  }
+}
+
+/**
+ * A store refused one value because of its size (larger than the memory store's whole budget).
+ * Not a failure of the store: it does not count against the circuit breaker, and the write
+ * reports `false`.
+ */
+export class EntryTooLargeError extends CacheError {
+  constructor(message: string) {
+    super('ERR_CACHE_ENTRY_TOO_LARGE', message);
+    this.name = 'EntryTooLargeError';
   }
 }

@@ -1,4 +1,5 @@
 import { Backlog, BusLink, checkMs, decode, newOrigin, withTimeout, type BusListener, type Invalidation, type InvalidationBus } from './bus.js';
+import { StoreSpecError } from '../core/errors.js';
 import { requireDriver } from './drivers.js';
 import { loadPg, quoteIdent, type PgClient, type PgPool } from './pg.js';
 
@@ -47,7 +48,7 @@ class PostgresBus implements InvalidationBus {
   constructor(url: string, options: PostgresBusOptions) {
     this.#url = url;
     this.#channel = options.channel ?? 'njkc_invalidate';
-    if (Buffer.byteLength(this.#channel) > 63) throw new RangeError(`PostgreSQL channel names are at most 63 bytes; got "${this.#channel}".`);
+    if (Buffer.byteLength(this.#channel) > 63) throw new StoreSpecError(`PostgreSQL channel names are at most 63 bytes; got "${this.#channel}".`);
     this.#heartbeatMs = checkMs(options.heartbeatMs ?? 1_000, 'heartbeatMs', 'PostgreSQL bus');
     this.#heartbeatTimeoutMs = checkMs(options.heartbeatTimeoutMs ?? 2_000, 'heartbeatTimeoutMs', 'PostgreSQL bus');
     this.#connectTimeoutMs = checkMs(options.connectTimeoutMs ?? 2_000, 'connectTimeoutMs', 'PostgreSQL bus');

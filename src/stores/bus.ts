@@ -7,6 +7,8 @@
  * server has confirmed a new subscription. A first tier trusts nothing it holds across a `down`.
  */
 import { randomBytes } from 'node:crypto';
+import { CacheError, StoreSpecError } from '../core/errors.js';
+import { withTimeout } from './timeout.js';
 
 /** What changed in the shared store: some keys, or everything in its namespace. */
 export type Invalidation = { readonly keys: readonly string[] } | 'clear';
@@ -139,16 +141,7 @@ export class Backlog {
   }
 }
 
-/** `promise`, or a rejection after `ms`. */
-export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
-    // Waiting is not a reason to keep the process alive (close() during a connect must let it exit).
-    timer.unref();
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
+export { withTimeout } from './timeout.js';
 
 /** Resolves when `isLive()` turns true (checked on `wake`), or rejects after `timeoutMs`. */
 export class Readiness {
@@ -194,7 +187,7 @@ export class BusLink {
   }
 
   attach(listener: BusListener): void {
-    if (this.#listener !== undefined) throw new Error('This invalidation bus already has a listener; create one bus per tiered store.');
+    if (this.#listener !== undefined) throw new CacheError('ERR_CACHE_OPTIONS', 'This invalidation bus already has a listener; create one bus per tiered store.');
     this.#listener = listener;
   }
 

@@ -1,4 +1,5 @@
 import type { Keyv } from 'keyv';
+import { CacheError } from '../core/errors.js';
 import { FOREIGN_VALUE, withFastPath } from './serialize.js';
 
 export { FOREIGN_VALUE } from './serialize.js';
@@ -27,6 +28,11 @@ export interface KeyvStoreOptions {
   usage?: (keyv: Keyv) => Promise<StoreUsage>;
   createTable?: (keyv: Keyv) => Promise<void>;
   sweep?: (keyv: Keyv) => Promise<number>;
+  /**
+   * Run `sweep` this often once connected, ms (SQL stores delete expired rows in bulk: Keyv drops
+   * one only when it is read again); 0 or absent: never. The timer does not keep the process alive.
+   */
+  sweepEveryMs?: number;
 }
 
 /** The store's data, synchronously, exactly as Keyv would read and write it. */
@@ -65,6 +71,7 @@ export class KeyvStore implements Store {
   readonly sweep?: () => Promise<number>;
   readonly #options: KeyvStoreOptions;
   #keyv: Promise<Keyv> | undefined;
+  #sweeper: NodeJS.Timeout | undefined;
 
   constructor(options: KeyvStoreOptions) {
     this.kind = options.kind;
@@ -102,6 +109,7 @@ export class KeyvStore implements Store {
         keyv.on('error', () => {});
         if (this.#options.fastDeserialize === true) keyv.deserialize = withFastPath(keyv.deserialize as (raw: string) => unknown) as typeof keyv.deserialize;
         tolerateForeignValues(keyv);
+        this.#startSweeper(keyv);
         return keyv;
       },
       (error: unknown) => {
@@ -149,7 +157,7 @@ export class KeyvStore implements Store {
     const sync = this.#options.sync?.();
     if (sync !== undefined) return sync.setMany([{ key, value, ttlMs }]);
     const ok = await (await this.keyv()).set(key, value, ttlMs);
-    if (ok === false) throw new Error(`The ${this.kind} store refused to write "${key}".`);
+    if (ok === false) throw new CacheError('ERR_CACHE_STORE_WRITE', `The ${this.kind} store refused to write "${key}".`);
   }
 
   async setMany(entries: readonly StoreEntry[]): Promise<void> {
@@ -180,7 +188,17 @@ export class KeyvStore implements Store {
     await (await this.keyv()).clear();
   }
 
+  #startSweeper(keyv: Keyv): void {
+    const { sweep, sweepEveryMs = 0 } = this.#options;
+    if (sweep === undefined || sweepEveryMs <= 0) return;
+    clearInterval(this.#sweeper);
+    this.#sweeper = setInterval(() => void sweep(keyv).catch(() => {}), sweepEveryMs);
+    this.#sweeper.unref();
+  }
+
   async close(): Promise<void> {
+    clearInterval(this.#sweeper);
+    this.#sweeper = undefined;
     const pending = this.#keyv;
     this.#keyv = undefined;
     if (pending) {

@@ -1,6 +1,6 @@
 import { Keyv, type KeyvStoreAdapter, type StoredData } from 'keyv';
 import { LRUCache } from 'lru-cache';
-import { EntryTooLargeError } from '../core/errors.js';
+import { EntryTooLargeError, StoreSpecError } from '../core/errors.js';
 import { KeyvStore } from './keyv-store.js';
 import type { Store } from './types.js';
 
@@ -94,7 +94,7 @@ export class LruAdapter implements KeyvStoreAdapter {
    * for LRU eviction, inside the byte budget like everything else.
    */
   async set(key: string, value: unknown): Promise<boolean> {
-    if (typeof value !== 'string') throw new TypeError('LruAdapter stores strings serialised by Keyv.');
+    if (typeof value !== 'string') throw new StoreSpecError('LruAdapter stores strings serialised by Keyv; give it to a Keyv, or use createMemoryStore().');
     const size = entrySize(key, value, false);
     if (size > this.opts.maxBytes) {
       // lru-cache would drop it silently (and keep an older value under the key): say so instead.
@@ -134,7 +134,7 @@ export class LruAdapter implements KeyvStoreAdapter {
 export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   const maxBytes = options.maxBytes ?? DEFAULT_MEMORY_BYTES;
   if (!Number.isInteger(maxBytes) || maxBytes <= 0) {
-    throw new RangeError(`memory store "maxBytes" must be a positive whole number of bytes; got ${String(maxBytes)}.`);
+    throw new StoreSpecError(`memory store "maxBytes" must be a positive whole number of bytes; got ${String(maxBytes)}.`);
   }
   const adapter = new LruAdapter(maxBytes);
   return new KeyvStore({

@@ -1,4 +1,5 @@
 import { Keyv } from 'keyv';
+import { StoreSpecError } from '../core/errors.js';
 import { importDriver, requireDriver } from './drivers.js';
 import { KeyvStore } from './keyv-store.js';
 import { loadPg } from './pg.js';
@@ -49,7 +50,6 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
   const sweepEvery = checkMs(options.sweepIntervalMs ?? 60_000, 'sweepIntervalMs', 'PostgreSQL store', true);
   const connectTimeoutMs = checkMs(options.connectTimeoutMs ?? 2_000, 'connectTimeoutMs', 'PostgreSQL store');
   const createSql = `${schema === 'public' ? '' : `CREATE SCHEMA IF NOT EXISTS ${schema}; `}CREATE${options.unlogged ? ' UNLOGGED' : ''} TABLE IF NOT EXISTS ${qualified} (key VARCHAR(255) PRIMARY KEY, value TEXT)`;
-  let timer: NodeJS.Timeout | undefined;
   let endPool: (() => Promise<void>) | undefined;
 
   const adapterOf = (keyv: Keyv): QueryingAdapter => keyv.store as QueryingAdapter;
@@ -94,15 +94,9 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
           return query(sql, values);
         }
       };
-      const keyv = new Keyv({ store: adapter, namespace: NAMESPACE });
-      if (sweepEvery > 0) {
-        timer = setInterval(() => void sweep(keyv).catch(() => {}), sweepEvery);
-        timer.unref();
-      }
-      return keyv;
+      return new Keyv({ store: adapter, namespace: NAMESPACE });
     },
     onClose: async () => {
-      clearInterval(timer);
       await endPool?.();
       endPool = undefined;
     },
@@ -110,6 +104,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
       await adapterOf(keyv).query(createSql);
     },
     sweep,
+    sweepEveryMs: sweepEvery,
     usage: async (keyv) => {
       const [row] = await adapterOf(keyv).query(
         `SELECT COUNT(*) AS entries, COALESCE(SUM(octet_length(key) + octet_length(value)), 0) AS bytes FROM ${qualified} WHERE key LIKE $1`,
@@ -122,7 +117,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
 
 function checkName(name: string, what: string): string {
   if (!/^[A-Za-z_]\w*$/.test(name) || name.length > 63) {
-    throw new RangeError(`PostgreSQL ${what} name must be letters, digits and underscores (at most 63, not starting with a digit); got "${name}".`);
+    throw new StoreSpecError(`PostgreSQL ${what} name must be letters, digits and underscores (at most 63, not starting with a digit); got "${name}".`);
   }
   return name.toLowerCase();
 }

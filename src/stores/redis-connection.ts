@@ -1,7 +1,7 @@
 import type { RedisClientOptions, RedisClientType, RedisClusterOptions, RedisClusterType } from '@keyv/redis';
 import { StoreSpecError } from '../core/errors.js';
-import { redactUrl } from './redact.js';
 import { importDriver } from './drivers.js';
+import { redactUrl } from './redact.js';
 
 /** A Redis Cluster: a few seed nodes (the client discovers the rest) and options for every node. */
 export interface RedisClusterConfig {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { RedisClientType, RedisClusterType } from '@keyv/redis';
-import { StoreSpecError } from '../core/errors.js';
+import { CacheError, StoreSpecError } from '../core/errors.js';
 import type { DistributedLock } from './lock.js';
 import { requireDriver } from './drivers.js';
 import { openClient, openCluster, parseClusterUrl, type RedisConnection } from './redis-connection.js';
@@ -59,7 +59,7 @@ class RedisLock implements DistributedLock {
   }
 
   async acquire(key: string, ttlMs: number): Promise<string | null> {
-    if (!(ttlMs >= 1)) throw new RangeError(`Lock TTL must be at least 1 ms; got ${String(ttlMs)}.`);
+    if (!(ttlMs >= 1)) throw new CacheError('ERR_CACHE_OPTIONS', `Lock TTL must be at least 1 ms; got ${String(ttlMs)}.`);
     const client = await this.#open();
     const token = randomBytes(16).toString('base64url');
     const reply = await client.set(this.#prefix + key, token, { condition: 'NX', expiration: { type: 'PX', value: Math.ceil(ttlMs) } });
@@ -80,7 +80,7 @@ class RedisLock implements DistributedLock {
   }
 
   #open(): Promise<LockClient> {
-    if (this.#closed) return Promise.reject(new Error('This lock was closed.'));
+    if (this.#closed) return Promise.reject(new CacheError('ERR_CACHE_CLOSED', 'This lock was closed; create a new one (createRedisLock) to take locks again.'));
     return this.#client;
   }
 }

@@ -40,7 +40,7 @@ export function fromScaleOutUrl(spec: string): Store | undefined {
   if (scheme === 'redis+cluster' || scheme === 'rediss+cluster') {
     const connection: RedisConnection = { cluster: parseClusterUrl(withQuery(base, params, TIER_PARAMS)) };
     const shared = createRedisStore(connection);
-    return tiered ? tier(shared, createRedisBus(connection, { channel: 'njkc:invalidate:0' }), params, spec) : shared;
+    return tiered ? tier(shared, redisBus(connection, '0'), params, spec) : shared;
   }
   if ((scheme === 'redis' || scheme === 'rediss') && tiered) {
     const url = withQuery(base, params, TIER_PARAMS);
@@ -50,13 +50,17 @@ export function fromScaleOutUrl(spec: string): Store | undefined {
     } catch (cause) {
       throw new StoreSpecError(`Malformed Redis URL "${redactUrl(spec)}". Expected redis://[user:password@]host:port[/db].`, { cause });
     }
-    // Pub/sub channels are not scoped by database number: name it in the channel.
-    return tier(createRedisStore({ url }), createRedisBus(url, { channel: `njkc:invalidate:${db}` }), params, spec);
+    return tier(createRedisStore({ url }), redisBus(url, db), params, spec);
   }
   if (scheme === 'sqlite' && tiered) {
     throw new StoreSpecError(`"${redactUrl(spec)}": SQLite has no way to notify other processes, so a first tier cannot be kept coherent from a URL. Use createTieredStore(createSqliteStore(…), { bus: createRedisBus(url) }), or { bus: null } for a single process.`);
   }
   return undefined;
+}
+
+/** The bus for a Redis first tier. Pub/sub channels are not scoped by database number: name it in the channel. */
+function redisBus(connection: string | RedisConnection, db: string): InvalidationBus {
+  return createRedisBus(connection, { channel: `njkc:invalidate:${db}` });
 }
 
 function tier(shared: Store, bus: InvalidationBus, params: URLSearchParams, spec: string): Store {

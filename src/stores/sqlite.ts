@@ -1,4 +1,5 @@
 import { Keyv } from 'keyv';
+import { StoreSpecError } from '../core/errors.js';
 import { importDriver, requireDriver } from './drivers.js';
 import { KeyvStore } from './keyv-store.js';
 import { openSqliteSync, type SqliteSync } from './sqlite-sync.js';
@@ -33,11 +34,10 @@ interface SqliteAdapter {
  */
 export function createSqliteStore(options: SqliteStoreOptions): Store {
   const table = options.table ?? 'njkc_cache';
-  if (!/^\w+$/.test(table)) throw new RangeError(`SQLite table name must be letters, digits and underscores; got "${table}".`);
+  if (!/^\w+$/.test(table)) throw new StoreSpecError(`SQLite table name must be letters, digits and underscores; got "${table}".`);
   requireDriver('@keyv/sqlite', 'sqlite://');
   const sweepEvery = checkMs(options.sweepIntervalMs ?? 60_000, 'sweepIntervalMs', 'SQLite store', true);
   const busyTimeout = checkMs(options.busyTimeoutMs ?? 5_000, 'busyTimeoutMs', 'SQLite store', true);
-  let timer: NodeJS.Timeout | undefined;
   let sync: SqliteSync | undefined;
 
   const adapterOf = (keyv: Keyv): SqliteAdapter => keyv.store as SqliteAdapter;
@@ -68,15 +68,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
           sync = await openSqliteSync({ path: options.path, table: adapterOf(keyv).opts.table, namespace: 'njkc', busyTimeoutMs: busyTimeout, serialize: keyv.serialize as (data: unknown) => string, deserialize: keyv.deserialize as (raw: string) => unknown });
         }
       }
-      if (sweepEvery > 0) {
-        timer = setInterval(() => void sweep(keyv).catch(() => {}), sweepEvery);
-        timer.unref();
-      }
       return keyv;
     },
     sync: () => sync,
     onClose: () => {
-      clearInterval(timer);
       sync?.close();
       sync = undefined;
     },
@@ -85,6 +80,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       await adapterOf(keyv).query('SELECT 1');
     },
     sweep,
+    sweepEveryMs: sweepEvery,
     usage: async (keyv) => {
       const adapter = adapterOf(keyv);
       const [row] = await adapter.query(`SELECT COUNT(*) AS entries, COALESCE(SUM(LENGTH(key) + LENGTH(value)), 0) AS bytes FROM ${adapter.opts.table}`);

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { LRUCache } from 'lru-cache';
+import { StoreSpecError } from '../core/errors.js';
 import type { Invalidation, InvalidationBus } from './bus.js';
 import { copy, expiryOf, hold, normalise, type Held } from './tier-values.js';
 import type { Store, StoreEntry, StoreUsage } from './types.js';
@@ -87,13 +88,13 @@ export class TieredStore extends EventEmitter<TierEvents> implements Store {
   constructor(shared: Store, options: TieredStoreOptions) {
     super();
     if (options === undefined || options.bus === undefined) {
-      throw new TypeError('createTieredStore needs a "bus" (createRedisBus(url), createPostgresBus(url)), or bus: null when no other process writes to the shared store.');
+      throw new StoreSpecError('createTieredStore needs a "bus" (createRedisBus(url), createPostgresBus(url)), or bus: null when no other process writes to the shared store.');
     }
     this.shared = shared;
     this.bus = options.bus;
     this.kind = `memory+${shared.kind}`;
     this.#maxBytes = options.maxBytes ?? DEFAULT_TIER_BYTES;
-    if (!Number.isInteger(this.#maxBytes) || this.#maxBytes <= 0) throw new RangeError(`first tier "maxBytes" must be a positive whole number of bytes; got ${String(options.maxBytes)}.`);
+    if (!Number.isInteger(this.#maxBytes) || this.#maxBytes <= 0) throw new StoreSpecError(`first tier "maxBytes" must be a positive whole number of bytes; got ${String(options.maxBytes)}.`);
     if (options.maxAgeMs !== undefined) checkMs(options.maxAgeMs, 'maxAgeMs', 'first tier');
     this.#maxAgeMs = options.maxAgeMs;
     // Expiry is checked here on every read rather than given to lru-cache, whose per-entry TTL

@@ -1,5 +1,6 @@
 import type { Cache } from '../core/cache.js';
 import { viewKey } from '../core/keys.js';
+import { CacheError } from '../core/errors.js';
 import type { TtlInput } from '../core/ttl.js';
 import { cacheOf, type NunjucksEnvironment } from '../nunjucks/install.js';
 import { render } from '../nunjucks/render.js';
@@ -33,7 +34,7 @@ export interface RenderViewOptions {
 export async function renderView(env: NunjucksEnvironment, template: string, context: object = {}, options: RenderViewOptions = {}): Promise<string> {
   const cache = options.cache ?? cacheOf(env);
   if (cache === undefined) {
-    throw new TypeError(`renderView("${template}"): no cache. Pass { cache } or set the Environment up with installCache(env, cache) or createEnvironment().`);
+    throw new CacheError('ERR_CACHE_OPTIONS', `renderView("${template}"): no cache. Pass { cache } or set the Environment up with installCache(env, cache) or createEnvironment().`);
   }
   const result = await cache.fetch(viewKey(template, options.key), () => render(env, template, context), {
     ttl: options.ttl,

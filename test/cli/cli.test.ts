@@ -1,4 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
+import { main } from '../../src/cli/main.js';
+import type { Io } from '../../src/cli/io.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sqlite3 from 'sqlite3';
@@ -88,15 +91,18 @@ describe('njk-cache: the command line itself', () => {
 
   it('fails in well under a second on a refused connection, naming the cause (no "--timeout" advice)', async () => {
     const port = await closedPort();
-    const started = performance.now();
     // The default --timeout (5 000 ms): only the driver's own answer can make it fast.
     const result = await cli(['stats', '--store', `redis://127.0.0.1:${port}/0`]);
-    const elapsed = performance.now() - started;
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`cannot reach the cache store redis://127.0.0.1:${port}/0: connection refused at 127.0.0.1:${port} (ECONNREFUSED)`);
     expect(result.stderr).not.toContain('--timeout');
-    // Node's own start-up is part of this; on a loaded two-core machine it alone can take 300 ms.
-    expect(elapsed).toBeLessThan(1_000);
+    // Timed in-process, where Node's start-up and module loading (which a loaded two-core machine
+    // can stretch past a second on its own) are not counted: the first run loads the driver.
+    const io = (): Io => ({ stdout: new PassThrough(), stderr: new PassThrough(), env: {}, cwd: dir });
+    expect(await main(['stats', '--store', `redis://127.0.0.1:${port}/0`], io())).toBe(1);
+    const started = performance.now();
+    expect(await main(['stats', '--store', `redis://127.0.0.1:${port}/0`], io())).toBe(1);
+    expect(performance.now() - started).toBeLessThan(1_000);
   });
 
   it('names a host that does not resolve as a DNS failure', async () => {

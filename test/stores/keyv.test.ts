@@ -1,5 +1,6 @@
 import { Keyv } from 'keyv';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { KeyvStore } from '../../src/stores/keyv-store.js';
 import { createCache, createRedisLock, createStore, redactUrl } from '../../src/index.js';
 import { describeStoreConformance } from './conformance.js';
 
@@ -47,5 +48,25 @@ describe('store specs', () => {
 
   it('rejects an object that is not a store', () => {
     expect(() => createStore({} as never)).toThrow(/Cannot use \[object Object\] as a cache store/);
+  });
+});
+
+describe('the sweeper of SQL stores (KeyvStore sweepEveryMs)', () => {
+  it('sweeps on its interval once connected, and never after close()', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      let sweeps = 0;
+      const store = new KeyvStore({ kind: 'test', connect: async () => new Keyv(), sweep: async () => ++sweeps, sweepEveryMs: 1_000 });
+      vi.advanceTimersByTime(5_000);
+      expect(sweeps).toBe(0); // not connected yet: no timer
+      await store.connect();
+      vi.advanceTimersByTime(3_000);
+      expect(sweeps).toBe(3);
+      await store.close();
+      vi.advanceTimersByTime(5_000);
+      expect(sweeps).toBe(3);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
