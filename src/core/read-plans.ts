@@ -108,6 +108,8 @@ export class ReadScope {
   readonly #prefetched = new Set<Plan>();
   #own: Plan | undefined;
   #ended = false;
+  /** The store's `peekVersion` when the snapshot was read synchronously (see `peek`). */
+  #version: unknown;
 
   constructor(plans: ReadPlans, id: string) {
     this.#plans = plans;
@@ -141,10 +143,14 @@ export class ReadScope {
    * The same, synchronously, for a store that can read in this process (`Store.peekMany`); like
    * `read`, `undefined` from `peekMany` means it cannot answer now.
    */
-  peek(group: KeyGroup, peekMany: (keys: readonly string[]) => unknown[] | undefined): unknown[] | undefined {
+  peek(group: KeyGroup, peekMany: (keys: readonly string[]) => unknown[] | undefined, version?: () => unknown): unknown[] | undefined {
+    // Another connection wrote to the store since the snapshot was read (a second process on one
+    // SQLite file, which has no bus): nothing of it may be served any more.
+    if (version !== undefined) this.#current(version);
     const step = this.#step(group);
     if (step.kind === 'values') return step.values;
     if (step.kind === 'prefetch') {
+      if (version !== undefined) this.#current(version);
       const fetched = peekMany(step.keys);
       if (fetched === undefined) return undefined;
       const values = this.#land(step, fetched, group);
@@ -153,6 +159,14 @@ export class ReadScope {
     const values = peekMany(group);
     if (step.kind !== 'bypass') this.#record(group);
     return values;
+  }
+
+  /** Drop the snapshot if the store's version moved since it was read. */
+  #current(version: () => unknown): void {
+    const now = version();
+    if (now === this.#version) return;
+    this.#snapshot.clear();
+    this.#version = now;
   }
 
   /** What a lookup of `group` takes: values from the snapshot, a prefetch, or a read of its own. */

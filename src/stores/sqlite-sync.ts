@@ -25,6 +25,8 @@ export interface SqliteSync {
   setMany(entries: readonly StoreEntry[]): void;
   /** Whether a row was removed. */
   deleteMany(keys: readonly string[]): boolean;
+  /** `PRAGMA data_version`: changes whenever another connection committed to the file. */
+  version(): unknown;
   close(): void;
 }
 
@@ -151,6 +153,7 @@ export async function openSqliteSync(options: SqliteSyncOptions): Promise<Sqlite
       for (const key of keyed) memo?.delete(key);
       return remove.run(JSON.stringify(keyed)).changes > 0;
     },
+    version: () => dataVersion.get(),
     close: () => db.close(),
   };
 }

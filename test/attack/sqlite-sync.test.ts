@@ -6,8 +6,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import nunjucks from 'nunjucks';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createCache, createSqliteStore, makeKey, ManualClock } from '../../src/index.js';
+import { createCache, createEnvironment, createSqliteStore, makeKey, ManualClock } from '../../src/index.js';
+import { MapLoader } from '../support/stores.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'njkc-attack-sqlite-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -131,5 +133,32 @@ describe('synchronous SQLite path under attack', () => {
     expect((await cache.fetch('page', () => '<p>two</p>', { tags: ['posts'] })).status).toBe('miss');
     expect(cache.peek('other')?.value).toBe('written by the child');
     await cache.close();
+  });
+});
+
+describe('synchronous SQLite path: a render on one connection, an invalidation on another', () => {
+  const PAGE = '<% cache 600 sidebar %><aside>{{ (gap | resolve) }}</aside><% endcache %><% for post in posts %><% cache 600 card post.id tags=["post:" + post.id] %>[{{ post.title }}{{ touch(post) }}]<% endcache %><% endfor %>';
+
+  it('never serves, later in the same render, an entry the other cache on the file invalidated', async () => {
+    const path = file();
+    const a = createCache({ store: createSqliteStore({ path }) });
+    const b = createCache({ store: createSqliteStore({ path }) });
+    await Promise.all([a.connect(), b.connect()]);
+    const env = createEnvironment(new MapLoader({ 'page.njk': PAGE }) as unknown as nunjucks.ILoader, { cache: a });
+    const rendered: number[] = [];
+    const touch = (post: { id: number }) => (rendered.push(post.id), '');
+    const view = (title: string, gap: () => Promise<string>) =>
+      new Promise<string>((resolve, reject) =>
+        env.render('page.njk', { posts: [1, 2, 3, 4].map((id) => ({ id, title: `${title}${id}` })), touch, gap }, (e, h) => (e ? reject(e) : resolve(h ?? ''))),
+      );
+    await view('p', async () => 'side');
+    await view('p', async () => 'side');
+    await a.invalidateFragment('sidebar');
+    rendered.length = 0;
+    const html = await view('n', async () => (await b.invalidateTags(['post:3']), 'side'));
+    expect(html).toContain('[n3]');
+    expect(rendered).toEqual([3]);
+    await a.close();
+    await b.close();
   });
 });
