@@ -220,16 +220,15 @@ export class TieredStore extends EventEmitter<TierEvents> implements Store {
   /** Other processes' invalidations, as stored keys or "clear" (see `Store.subscribe`). */
   subscribe(listener: (change: readonly string[] | 'clear') => void): () => void {
     const forward = (message: Invalidation): void => listener(message === 'clear' ? 'clear' : message.keys);
-    // Across a gap in the messages anything may have changed: the first tier starts over, and so
-    // must whatever a subscriber kept of what it read (a render's prefetch).
+    // Once messages may be lost anything may have changed: the first tier starts over, and so must
+    // whatever a subscriber kept of what it read (a render's prefetch). Reads made while the bus is
+    // down go to the shared store, so its coming back changes nothing already read.
     const gap = (): void => listener('clear');
     this.on('invalidate', forward);
     this.on('down', gap);
-    this.on('up', gap);
     return () => {
       this.off('invalidate', forward);
       this.off('down', gap);
-      this.off('up', gap);
     };
   }
 
