@@ -25,6 +25,11 @@ export class ChangeLog {
   }
 
   note(keys: readonly string[]): void {
+    // More keys than the log remembers (a huge deleteMany): everything changed, as far as it knows.
+    if (keys.length > MAX_KEYS) {
+      this.noteAll();
+      return;
+    }
     this.#seq += 1;
     if (this.#changed.size + keys.length > MAX_KEYS) this.#forget();
     for (const key of keys) this.#changed.set(key, this.#seq);

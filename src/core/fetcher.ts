@@ -65,7 +65,7 @@ export class Fetcher {
       // A store that reads in this process, one statement at a time: the render's scope reads the
       // whole view in one (entries and tag tokens), as it does in one round trip elsewhere.
       const group = tags === undefined || tags.length === 0 ? [key] : [key, ...tags.map((tag) => this.#o.tags.key(tag))];
-      const raws = options.scope.peek(group, store.peekMany);
+      const raws = options.scope.peek(group, store.peekMany, store.peekVersion);
       if (raws === undefined) return undefined;
       [envelope, ...tokens] = raws;
     } else {

@@ -51,7 +51,21 @@ export class GuardedStore {
     this.strict(operation, () => this.#get(union)).then(
       (values) => {
         const byKey = new Map(union.map((key, i) => [key, values[i]]));
-        for (const read of batch) read.resolve(read.keys.map((key) => byKey.get(key)));
+        // Each caller gets its own values: a key asked for by more than one read is copied for
+        // every read after the first, as separate store calls would have decoded it afresh.
+        const handed = new Set<string>();
+        for (const read of batch) {
+          read.resolve(
+            read.keys.map((key) => {
+              const value = byKey.get(key);
+              if (!handed.has(key)) {
+                handed.add(key);
+                return value;
+              }
+              return own(value);
+            }),
+          );
+        }
       },
       (error: unknown) => {
         for (const read of batch) {
@@ -98,4 +112,15 @@ export class GuardedStore {
     if (this.closed) return Promise.reject(new CacheError('ERR_CACHE_CLOSED', 'This cache was closed; create a new one with createCache().'));
     return this.guard.run(operation, fn);
   }
+}
+
+/** A fresh copy of a value a store decoded (JSON's types and Buffers); anything else as it is. */
+function own(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Buffer.isBuffer(value)) return Buffer.from(value);
+  if (Array.isArray(value)) return value.map(own);
+  if (Object.getPrototypeOf(value) !== Object.prototype) return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) Object.defineProperty(out, key, { value: own(item), enumerable: true, writable: true, configurable: true });
+  return out;
 }

@@ -32,6 +32,7 @@ const MAX_PREFETCHES = 2;
 
 class Plan {
   readonly groups: KeyGroup[] = [];
+  constructor(readonly id: string) {}
 }
 
 /**
@@ -42,16 +43,19 @@ class Plan {
 export class ReadPlans {
   readonly log: ChangeLog;
   readonly #index = new Map<string, Plan>();
-  readonly #plans: LRUCache<Plan, string>;
+  /** Plans by the number of lookups they hold (the value changes as a plan grows: lru-cache re-sizes an entry only when its value changes). */
+  readonly #plans: LRUCache<Plan, number>;
 
   constructor(log: ChangeLog, maxGroups = 50_000) {
     this.log = log;
-    this.#plans = new LRUCache<Plan, string>({
+    this.#plans = new LRUCache<Plan, number>({
       maxSize: maxGroups,
-      sizeCalculation: (_id, plan) => Math.max(1, plan.groups.length),
-      dispose: (id, plan) => {
+      sizeCalculation: (groups) => Math.max(1, groups),
+      dispose: (_groups, plan, reason) => {
+        // A plan re-set with its new size stays; one evicted or deleted takes its index entries.
+        if (reason === 'set') return;
         for (const group of plan.groups) {
-          const key = `${id}\u0000${group[0] as string}`;
+          const key = `${plan.id}\u0000${group[0] as string}`;
           if (this.#index.get(key) === plan) this.#index.delete(key);
         }
       },
@@ -76,7 +80,7 @@ export class ReadPlans {
     plan.groups.push(group);
     this.#index.set(`${id}\u0000${group[0] as string}`, plan);
     // (Re)sized in the LRU as it grows; a plan grows only while a render deviates from its plan.
-    this.#plans.set(plan, id);
+    this.#plans.set(plan, plan.groups.length);
   }
 
   /** Lookups held by all plans (for tests of the bound). */
@@ -108,6 +112,8 @@ export class ReadScope {
   readonly #prefetched = new Set<Plan>();
   #own: Plan | undefined;
   #ended = false;
+  /** The store's `peekVersion` when the snapshot was read synchronously (see `peek`). */
+  #version: unknown;
 
   constructor(plans: ReadPlans, id: string) {
     this.#plans = plans;
@@ -141,10 +147,14 @@ export class ReadScope {
    * The same, synchronously, for a store that can read in this process (`Store.peekMany`); like
    * `read`, `undefined` from `peekMany` means it cannot answer now.
    */
-  peek(group: KeyGroup, peekMany: (keys: readonly string[]) => unknown[] | undefined): unknown[] | undefined {
+  peek(group: KeyGroup, peekMany: (keys: readonly string[]) => unknown[] | undefined, version?: () => unknown): unknown[] | undefined {
+    // Another connection wrote to the store since the snapshot was read (a second process on one
+    // SQLite file, which has no bus): nothing of it may be served any more.
+    if (version !== undefined) this.#current(version);
     const step = this.#step(group);
     if (step.kind === 'values') return step.values;
     if (step.kind === 'prefetch') {
+      if (version !== undefined) this.#current(version);
       const fetched = peekMany(step.keys);
       if (fetched === undefined) return undefined;
       const values = this.#land(step, fetched, group);
@@ -153,6 +163,14 @@ export class ReadScope {
     const values = peekMany(group);
     if (step.kind !== 'bypass') this.#record(group);
     return values;
+  }
+
+  /** Drop the snapshot if the store's version moved since it was read. */
+  #current(version: () => unknown): void {
+    const now = version();
+    if (now === this.#version) return;
+    this.#snapshot.clear();
+    this.#version = now;
   }
 
   /** What a lookup of `group` takes: values from the snapshot, a prefetch, or a read of its own. */
@@ -194,7 +212,7 @@ export class ReadScope {
     let planned = 0;
     for (const plan of this.#prefetched) planned += plan.groups.length;
     if (this.#seen.size >= planned) return;
-    const own = new Plan();
+    const own = new Plan(this.id);
     for (const group of this.#seen.values()) this.#plans.add(this.id, own, group);
   }
 
@@ -227,7 +245,7 @@ export class ReadScope {
   #record(group: KeyGroup): void {
     let own = this.#own;
     if (own === undefined) {
-      own = this.#own = new Plan();
+      own = this.#own = new Plan(this.id);
       for (const seen of this.#seen.values()) this.#plans.add(this.id, own, seen);
       return;
     }

@@ -10,6 +10,7 @@ export class TrackedStore implements Store {
   readonly kind: string;
   readonly peek?: (key: string) => unknown;
   readonly peekMany?: (keys: readonly string[]) => unknown[] | undefined;
+  readonly peekVersion?: () => unknown;
   readonly subscribe?: Store['subscribe'];
   readonly connect?: () => Promise<void>;
   readonly usage?: () => Promise<StoreUsage>;
@@ -22,6 +23,7 @@ export class TrackedStore implements Store {
     this.#log = log;
     if (store.peek) this.peek = store.peek.bind(store);
     if (store.peekMany) this.peekMany = store.peekMany.bind(store);
+    if (store.peekVersion) this.peekVersion = store.peekVersion.bind(store);
     if (store.connect) this.connect = store.connect.bind(store);
     if (store.usage) this.usage = store.usage.bind(store);
     if (store.subscribe) {

@@ -42,6 +42,8 @@ export interface SyncAccess {
   setMany(entries: readonly StoreEntry[]): void;
   /** Whether something was removed. */
   deleteMany(keys: readonly string[]): boolean;
+  /** Changes whenever another connection committed to the store (see `Store.peekVersion`). */
+  version(): unknown;
 }
 
 /** Make Keyv's deserialisation read a text it cannot parse (or that lacks Keyv's `{ value }` wrapper) as `FOREIGN_VALUE`. */
@@ -66,6 +68,7 @@ export class KeyvStore implements Store {
   readonly kind: string;
   readonly peek?: (key: string) => unknown;
   readonly peekMany?: (keys: readonly string[]) => unknown[] | undefined;
+  readonly peekVersion?: () => unknown;
   readonly usage?: () => Promise<StoreUsage>;
   readonly createTable?: () => Promise<void>;
   readonly sweep?: () => Promise<number>;
@@ -93,6 +96,14 @@ export class KeyvStore implements Store {
           return sync()?.getMany(keys);
         } catch {
           return undefined;
+        }
+      };
+      // A fresh object when it cannot tell: never equal to the last one, so nothing is kept.
+      this.peekVersion = () => {
+        try {
+          return sync()?.version() ?? {};
+        } catch {
+          return {};
         }
       };
     }

@@ -25,6 +25,8 @@ export interface SqliteSync {
   setMany(entries: readonly StoreEntry[]): void;
   /** Whether a row was removed. */
   deleteMany(keys: readonly string[]): boolean;
+  /** `PRAGMA data_version`: changes whenever another connection committed to the file. */
+  version(): unknown;
   close(): void;
 }
 
@@ -82,21 +84,36 @@ export async function openSqliteSync(options: SqliteSyncOptions): Promise<Sqlite
   let version: unknown;
   const fast = withFastPath(deserialize);
   const decode = (raw: string): Row => decodeRow(raw, fast);
-  /** Keep a decoded row, if no caller could change it: a string, or an envelope around a primitive. */
+  /**
+   * Keep a decoded row, if no caller could change it: a primitive, or one of our envelopes around a
+   * primitive, frozen (with its tags) since every later reader is handed the same object. Any other
+   * object (a value written through the store functions, a Buffer) is decoded afresh on each read.
+   */
   const remember = (key: string, row: Row, raw: string): void => {
-    const value = row.value as { v?: unknown } | null;
-    if (typeof value === 'object' && value !== null && typeof value.v === 'object' && value.v !== null) memo?.delete(key);
-    else memo?.set(key, row, { size: raw.length * 2 + key.length * 2 });
-  };
-  const writeAll = db.transaction((entries: readonly StoreEntry[]) => {
-    const now = Date.now();
-    for (const { key, value, ttlMs } of entries) {
-      const raw = serialize({ value, expires: ttlMs === undefined ? undefined : now + ttlMs });
-      upsert.run(`${namespace}:${key}`, raw);
-      // Kept as it will read back (decoded from the text written), never the caller's own object.
-      if (memo !== undefined) remember(`${namespace}:${key}`, decode(raw), raw);
+    if (memo === undefined) return;
+    const value = row.value as { njkc?: unknown; v?: unknown; tags?: unknown } | null;
+    if (typeof value === 'object' && value !== null) {
+      if (value.njkc !== 1 || (typeof value.v === 'object' && value.v !== null) || Object.getPrototypeOf(value) !== Object.prototype) {
+        memo.delete(key);
+        return;
+      }
+      if (typeof value.tags === 'object' && value.tags !== null) Object.freeze(value.tags);
+      Object.freeze(value);
     }
+    memo.set(key, row, { size: raw.length * 2 + key.length * 2 });
+  };
+  const upsertAll = db.transaction((rows: ReadonlyArray<readonly [string, string]>) => {
+    for (const [key, raw] of rows) upsert.run(key, raw);
   });
+  const writeAll = (entries: readonly StoreEntry[]): void => {
+    const now = Date.now();
+    const rows = entries.map(({ key, value, ttlMs }) => [`${namespace}:${key}`, serialize({ value, expires: ttlMs === undefined ? undefined : now + ttlMs })] as const);
+    // A failure rolls the whole transaction back: what the memo holds is still what the file holds.
+    upsertAll(rows);
+    // Kept as it will read back (decoded from the text written), never the caller's own object, and
+    // only once committed: a transaction that rolled back must leave nothing behind.
+    if (memo !== undefined) for (const [key, raw] of rows) remember(key, decode(raw), raw);
+  };
   const valueOf = (row: Row | undefined): unknown => (row === undefined || (typeof row.expires === 'number' && Date.now() > row.expires) ? undefined : row.value);
   /** Rows of `keys` (namespaced): from the memo while the file is unchanged, the rest in one statement. */
   const rows = (keys: readonly string[]): Array<Row | undefined> => {
@@ -136,6 +153,7 @@ export async function openSqliteSync(options: SqliteSyncOptions): Promise<Sqlite
       for (const key of keyed) memo?.delete(key);
       return remove.run(JSON.stringify(keyed)).changes > 0;
     },
+    version: () => dataVersion.get(),
     close: () => db.close(),
   };
 }

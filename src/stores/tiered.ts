@@ -222,8 +222,16 @@ export class TieredStore extends EventEmitter<TierEvents> implements Store {
   /** Other processes' invalidations, as stored keys or "clear" (see `Store.subscribe`). */
   subscribe(listener: (change: readonly string[] | 'clear') => void): () => void {
     const forward = (message: Invalidation): void => listener(message === 'clear' ? 'clear' : message.keys);
+    // Once messages may be lost anything may have changed: the first tier starts over, and so must
+    // whatever a subscriber kept of what it read (a render's prefetch). Reads made while the bus is
+    // down go to the shared store, so its coming back changes nothing already read.
+    const gap = (): void => listener('clear');
     this.on('invalidate', forward);
-    return () => this.off('invalidate', forward);
+    this.on('down', gap);
+    return () => {
+      this.off('invalidate', forward);
+      this.off('down', gap);
+    };
   }
 
   tierStats(): TierStats {

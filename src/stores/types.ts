@@ -54,6 +54,13 @@ export interface Store {
    */
   peekMany?(keys: readonly string[]): unknown[] | undefined;
   /**
+   * For a store that `peekMany` reads and other connections write (a SQLite file): a value that
+   * changes whenever another connection may have changed the store since (SQLite's
+   * `PRAGMA data_version`). What `peekMany` returned is still current while it is unchanged; a
+   * render keeps what it read only that long.
+   */
+  peekVersion?(): unknown;
+  /**
    * Changes other processes made to this store, as they arrive (stored keys, or "clear"), for
    * stores that learn of them (a first tier on an invalidation bus). The cache uses them to stop
    * its in-flight renders of those keys from storing older results. May return a function that
