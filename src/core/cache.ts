@@ -5,7 +5,7 @@ import type { Clock } from './clock.js';
 import { Entries } from './entries.js';
 import { freshness } from './envelope.js';
 import { CacheError, StoreTimeoutError } from './errors.js';
-import { Fetcher } from './fetcher.js';
+import { Fetcher, type Settled } from './fetcher.js';
 import { Flights } from './flights.js';
 import { GuardedStore } from './guarded-store.js';
 import { StoreGuard } from './guard.js';
@@ -14,10 +14,10 @@ import { resolveOptions, type CacheOptions } from './options.js';
 import { StatsRecorder, type CacheStats } from './stats.js';
 import { TagTokens } from './tag-tokens.js';
 import { describe, type TtlInput, type TtlSeconds } from './ttl.js';
-import type { CacheEvents, FetchOptions, FetchResult, FetchStatus, Producer, WriteOptions } from './types.js';
+import type { CacheEvents, FetchOptions, FetchResult, FetchStatus, LeaseOptions, LeaseResult, Producer, WriteOptions } from './types.js';
 
 export type { CacheOptions } from './options.js';
-export type { CacheErrorEvent, CacheEvents, FetchOptions, FetchResult, FetchStatus, InvalidateEvent, LookupEvent, Producer, WriteOptions } from './types.js';
+export type { CacheErrorEvent, CacheEvents, CommitOptions, FetchOptions, FetchResult, FetchStatus, InvalidateEvent, Lease, LeaseOptions, LeaseResult, LookupEvent, Producer, WriteOptions } from './types.js';
 
 const MISSING = Symbol('missing');
 
@@ -42,7 +42,7 @@ export class Cache extends EventEmitter<CacheEvents> {
   readonly staleTtl: number;
   readonly #io: GuardedStore;
   readonly #stats = new StatsRecorder();
-  readonly #flights = new Flights<FetchResult<unknown>>();
+  readonly #flights = new Flights<Settled>();
   readonly #tags: TagTokens;
   readonly #entries: Entries;
   readonly #fetcher: Fetcher;
@@ -296,7 +296,7 @@ export class Cache extends EventEmitter<CacheEvents> {
    */
   async invalidateTags(tags: readonly string[]): Promise<void> {
     if (tags.length === 0) return;
-    this.#flights.detachTags(tags);
+    this.#flights.detachTags(tags, tags.map((tag) => this.#tags.key(tag)));
     const keys = await this.#tags.bump(tags);
     this.#stats.count('invalidations', tags.length);
     this.emit('invalidate', { kind: 'tags', tags: [...tags], keys });
@@ -309,6 +309,19 @@ export class Cache extends EventEmitter<CacheEvents> {
    */
   fetch<T>(key: string, producer: Producer<T>, options: FetchOptions = {}): Promise<FetchResult<T>> {
     return this.#fetcher.fetch(this.makeKey(key, options.version), producer, options);
+  }
+
+  /**
+   * The lease under `fetch`, for callers that decide what to store only after producing (a page
+   * learns whether it may be stored once the app has answered). Looks `key` up; on a hit returns
+   * the value (a stale one with a `refresh` lease when no refresh is under way here); on a miss
+   * joins the flight already producing it (here, or another process's through the `lock`), or
+   * returns a `lease`. Commit the produced value with `lease.commit(value, { ttl, tags, staleTtl })`
+   * or give up with `lease.abandon()`; always do one of the two, or joiners wait. Any invalidation
+   * of the key, its tags or the cache after the lease was taken makes the commit a no-op.
+   */
+  lease<T = unknown>(key: string, options: LeaseOptions = {}): Promise<LeaseResult<T>> {
+    return this.#fetcher.lease<T>(this.makeKey(key, options.version), options);
   }
 
   /**
