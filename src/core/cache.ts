@@ -14,7 +14,7 @@ import { resolveOptions, type CacheOptions } from './options.js';
 import { StatsRecorder, type CacheStats } from './stats.js';
 import { TagTokens } from './tag-tokens.js';
 import { describe, type TtlInput, type TtlSeconds } from './ttl.js';
-import type { CacheEvents, FetchOptions, FetchResult, FetchStatus, LeaseOptions, LeaseResult, Producer, WriteOptions } from './types.js';
+import type { CacheEvents, FetchOptions, FetchResult, LeaseOptions, LeaseResult, Producer, WriteOptions } from './types.js';
 
 export type { CacheOptions } from './options.js';
 export type { CacheErrorEvent, CacheEvents, CommitOptions, FetchOptions, FetchResult, FetchStatus, InvalidateEvent, Lease, LeaseOptions, LeaseResult, LookupEvent, Producer, WriteOptions } from './types.js';
@@ -332,16 +332,6 @@ export class Cache extends EventEmitter<CacheEvents> {
    */
   peek(key: string, options: FetchOptions = {}): FetchResult<string | number | boolean | null> | undefined {
     return this.#fetcher.peek(this.makeKey(key, options.version), options);
-  }
-
-  /**
-   * Count a lookup an integration made itself (through `get`), as `fetch` counts its own: stats
-   * under `label`, and the `hit`/`miss`/`stale` event. `key` is your key; `savedMs` the
-   * producing time a hit avoided.
-   */
-  recordLookup(outcome: FetchStatus, key: string, label?: string, version?: number, savedMs = 0): void {
-    this.#stats.lookup(outcome === 'hit' ? 'hits' : outcome === 'miss' ? 'misses' : 'stale', label, savedMs);
-    this.emit(outcome, { key: this.makeKey(key, version), label });
   }
 
   /** Counters since start (or `resetStats`), overall and per label (fragment name, view, page). */

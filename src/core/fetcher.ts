@@ -104,8 +104,10 @@ export class Fetcher {
     for (const tag in envelope.tags ?? {}) {
       if (store.peek(this.#o.tags.key(tag)) !== envelope.tags?.[tag]) return undefined;
     }
-    this.#o.stats.lookup('hits', options.label, envelope.ms ?? 0);
-    this.#o.emit('hit', { key, label: options.label });
+    if (options.quiet !== true) {
+      this.#o.stats.lookup('hits', options.label, envelope.ms ?? 0);
+      this.#o.emit('hit', { key, label: options.label });
+    }
     return { value: value as string | number | boolean | null, status: 'hit', coalesced: false };
   }
 
@@ -283,7 +285,7 @@ class KeyLease<T> implements Lease<T> {
     return this.#o.entries.write(key, value, options.ttl, { staleTtl: options.staleTtl, tags: tagsFor }, { digest: this.#options.digest, ms: options.ms, tokens, learned });
   }
 
-  async commit(value: T, options: CommitOptions = {}): Promise<boolean> {
+  async commit(value: T, options: CommitOptions & { key?: string } = {}): Promise<boolean> {
     if (this.#ended) return false;
     try {
       return await this.store(value, options);

@@ -78,8 +78,8 @@ export interface Lease<T> {
   readonly void: boolean;
   /** Store `value` at `key` (or at another stored key) under this lease's guard; whether it was stored. */
   store(value: unknown, options: CommitOptions & { key?: string }): Promise<boolean>;
-  /** Store `value` at the lease's key, hand it to joiners and end the lease; whether it was stored. */
-  commit(value: T, options?: CommitOptions): Promise<boolean>;
+  /** Store `value` at the lease's key (or another stored key), hand it to joiners and end the lease; whether it was stored. */
+  commit(value: T, options?: CommitOptions & { key?: string }): Promise<boolean>;
   /** End the lease without storing; joiners get `error` (or look up again themselves). */
   abandon(error?: unknown): void;
 }

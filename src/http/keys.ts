@@ -59,6 +59,15 @@ export function pageKey(input: PageKeyInput): string {
   return `page:${prefix}:${method}:${variant.gen}:${varyHash(variant.fields, variant.headers)}:${url}`;
 }
 
+/**
+ * The tag every entry of a URL carries (its header list and each variant): `invalidatePage`
+ * invalidates it, so a render already under way — in this process or another — commits under the
+ * old token and reads as a miss, and can never bring back a header list older than the invalidation.
+ */
+export function urlTag(indexKey: string): string {
+  return `page-url:${indexKey}`;
+}
+
 /** Hash of the values of `fields` in `headers`; an absent field differs from an empty one. */
 export function varyHash(fields: readonly string[], headers: RequestHeaders): string {
   // Within one generation the field list is fixed, so "none of them sent" needs no hash.
