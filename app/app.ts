@@ -2,12 +2,12 @@
  * The demo site as a factory, so tests can start it in-process on 127.0.0.1:0 and `server.ts`
  * only reads the environment and listens.
  */
-import type { Server } from 'node:http';
+import { STATUS_CODES, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type nunjucks from 'nunjucks';
-import { createCache, type Cache } from '../src/index.js';
+import { createCache, redactUrl, type Cache } from '../src/index.js';
 import { blogRouter } from './blog.js';
 import { CacheActivity } from './dashboard/activity.js';
 import { dashboardRouter } from './dashboard/router.js';
@@ -64,19 +64,13 @@ export async function createApp(options: DemoOptions = {}): Promise<Demo> {
 
   const ownsCache = options.cache === undefined;
   const cacheUrl = options.cacheUrl ?? 'memory';
-  const cache = options.cache ?? createCache({ store: cacheUrl, keyPrefix: options.keyPrefix ?? '' });
+  // The cache reports a store that is down (first error, breaker, timeouts) once, through `warn`.
+  const cache = options.cache ?? createCache({ store: cacheUrl, keyPrefix: options.keyPrefix ?? '', logger: { warn } });
   cache.on('hit', () => tracker.recordLookup('hit'));
   cache.on('miss', () => tracker.recordLookup('miss'));
   cache.on('stale', () => tracker.recordLookup('stale'));
   // A request that joined another's render was served without rendering: a hit for this request.
   cache.on('coalesced', ({ status }) => tracker.recordLookup(status === 'stale' ? 'stale' : 'hit'));
-  let lastWarning = 0;
-  cache.on('error', ({ error, operation }) => {
-    // The cache fails open (pages render uncached); say so, but not on every request.
-    if (Date.now() - lastWarning < 10_000) return;
-    lastWarning = Date.now();
-    warn(`cache: store error during ${operation}, serving uncached: ${error instanceof Error ? error.message : String(error)}`);
-  });
 
   const env = createTemplates(options.templatesDir ?? TEMPLATES_DIR, cache);
   const activity = new CacheActivity(cache, { source: () => tracker.current()?.source });
@@ -95,7 +89,9 @@ export async function createApp(options: DemoOptions = {}): Promise<Demo> {
     if (res.headersSent) return next(error);
     const status = (error as { status?: unknown }).status;
     if (typeof status === 'number' && status >= 400 && status < 500) {
-      res.status(status).type('text/plain').send(error instanceof Error ? error.message : 'Bad request.');
+      // Never the error's own message: express.static's says "ENOENT: no such file or directory,
+      // stat '/srv/app/public/…'", which shows where the app lives on disk.
+      res.status(status).type('text/plain').send(`${STATUS_CODES[status] ?? 'Bad Request'}.`);
       return;
     }
     warn(`demo: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
@@ -130,13 +126,5 @@ export function listen(app: express.Express, port = 0, host = '127.0.0.1'): Prom
   });
 }
 
-/** A store URL fit to show: any password is replaced. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = '***';
-    return parsed.protocol === 'sqlite:' ? url : parsed.toString();
-  } catch {
-    return url;
-  }
-}
+/** A store URL fit to show: credentials replaced (the library's one helper, shared with the CLI). */
+export { redactUrl };

@@ -74,6 +74,17 @@ export function requireCsrf(req: Request, res: Response, next: NextFunction): vo
   res.status(403).type('text/plain').set('Cache-Control', 'no-store').send('Forbidden: missing or invalid CSRF token. Reload the page and submit the form again.');
 }
 
+/**
+ * Whether the request's `Host` names this machine (localhost, *.localhost, 127.x.y.z, [::1]).
+ * A loopback client is not enough: by DNS rebinding, any web page can make the visitor's browser
+ * send requests to 127.0.0.1 under the page's own host name, and read the answers.
+ */
+export function isLoopbackHost(host: string | undefined): boolean {
+  if (host === undefined) return false;
+  const name = host.toLowerCase().replace(/:\d+$/, '');
+  return name === 'localhost' || name.endsWith('.localhost') || name === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
+}
+
 /** 127.0.0.0/8, ::1 and their IPv4-mapped forms. */
 export function isLoopback(address: string | undefined): boolean {
   if (address === undefined) return false;

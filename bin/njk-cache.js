@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `njk-cache` command. The code lives in dist/ (built by `npm ci` through `prepare`, or `npm run build`).
+// The `njk-cache` command. The code lives in dist/ (built by `npm run build`, by `npm test`, and by `npm pack` through `prepack`).
 let cli;
 try {
   cli = await import('../dist/src/cli/main.js');

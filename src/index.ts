@@ -2,10 +2,12 @@
 export { Cache, createCache } from './core/cache.js';
 export type { CacheOptions } from './core/options.js';
 export type { WriteOptions, FetchOptions, FetchResult, FetchStatus, Lease, LeaseOptions, LeaseResult, CommitOptions, Producer, CacheEvents, LookupEvent, InvalidateEvent, CacheErrorEvent } from './core/types.js';
+export type { ReadScope } from './core/read-plans.js';
 export { ManualClock, systemClock } from './core/clock.js';
 export type { Clock, EpochMs } from './core/clock.js';
-export { CacheError, StoreSpecError, StoreTimeoutError, CircuitOpenError } from './core/errors.js';
-export type { CacheErrorCode } from './core/errors.js';
+export { CacheError, StoreSpecError, StoreTimeoutError, CircuitOpenError, EntryTooLargeError, MissingDriverError, StoreConnectError } from './core/errors.js';
+export type { CacheErrorCode, ConnectFailure } from './core/errors.js';
+export type { CacheLogger } from './core/report.js';
 export type { BreakerOptions, CircuitState } from './core/guard.js';
 export { fragmentKey, viewKey, tagKey, makeKey, encodeVaryOn, defaultKeyFunction } from './core/keys.js';
 export type { KeyFunction } from './core/keys.js';
@@ -13,6 +15,7 @@ export type { CacheStats, LabelStats } from './core/stats.js';
 export type { TtlSeconds, TtlInput } from './core/ttl.js';
 
 export { createStore, isStore } from './stores/create-store.js';
+export { redactUrl } from './stores/redact.js';
 export type { StoreSpec } from './stores/create-store.js';
 export { createMemoryStore, DEFAULT_MEMORY_BYTES } from './stores/memory.js';
 export type { MemoryStoreOptions } from './stores/memory.js';

@@ -3,6 +3,7 @@
  * chart) and the most recent invalidations. Fed by the cache's events, in this process only.
  */
 import type { Cache, InvalidateEvent, LookupEvent } from '../../src/index.js';
+import { formatVary } from '../../src/cli/vary.js';
 
 export interface Bucket {
   /** Start of the bucket, epoch ms. */
@@ -107,6 +108,8 @@ export class CacheActivity {
 export function describeInvalidation(event: InvalidateEvent): string {
   if (event.kind === 'clear') return 'everything (clear)';
   if (event.kind === 'tags') return `${(event.tags ?? []).length === 1 ? 'tag' : 'tags'} ${(event.tags ?? []).join(', ')}`;
+  // The key holds only a hash of the vary-on values; the event carries them.
+  if (event.fragment !== undefined) return `fragment ${event.fragment.name}${event.fragment.varyOn.length === 0 ? '' : ` ${formatVary(event.fragment.varyOn)}`}`;
   return (event.keys ?? []).map(describeKey).join(', ');
 }
 

@@ -51,13 +51,45 @@ export function hitMissChart(series: readonly Bucket[], options: ChartOptions): 
     `<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${escapeXml(summary)}">`,
     `<line x1="${left}" y1="${top + plotH}" x2="${width - 8}" y2="${top + plotH}" stroke="#999"/>`,
     `<line x1="${left}" y1="${top}" x2="${left}" y2="${top + plotH}" stroke="#999"/>`,
-    `<text x="${left - 4}" y="${top + 10}" text-anchor="end" font-size="11">${max}</text>`,
-    `<text x="${left - 4}" y="${top + plotH}" text-anchor="end" font-size="11">0</text>`,
-    `<text x="${left}" y="${height - 4}" font-size="11">−${minutes} min</text>`,
+    ...yTicks(max).map((value) => {
+      const at = top + plotH - y(value);
+      return (
+        (value === 0 ? '' : `<line x1="${left}" y1="${at.toFixed(1)}" x2="${width - 8}" y2="${at.toFixed(1)}" stroke="#ddd" stroke-dasharray="4 4"/>`) +
+        `<text x="${left - 4}" y="${(at + 4).toFixed(1)}" text-anchor="end" font-size="11">${value}</text>`
+      );
+    }),
+    ...xTicks(series.length).map((i) => {
+      const bucket = series[i] as Bucket;
+      const x = left + i * step;
+      const anchor = i === 0 ? 'start' : 'middle';
+      return `<line x1="${x.toFixed(1)}" y1="${top + plotH}" x2="${x.toFixed(1)}" y2="${top + plotH + 4}" stroke="#999"/><text x="${x.toFixed(1)}" y="${height - 4}" text-anchor="${anchor}" font-size="11">${clock(bucket.start).slice(0, 5)}</text>`;
+    }),
     `<text x="${width - 8}" y="${height - 4}" text-anchor="end" font-size="11">now</text>`,
     ...bars,
     `</svg>`,
   ].join('');
+}
+
+/** The scale, in HTML under the chart: readable at any width (the SVG's own text shrinks with it on a phone). */
+export function chartAxis(series: readonly Bucket[], options: ChartOptions): string {
+  const max = Math.max(1, ...series.map((b) => b.hits + b.misses));
+  const times = xTicks(series.length).map((i) => `<span>${clock((series[i] as Bucket).start).slice(0, 5)}</span>`);
+  return (
+    `<div class="axis" aria-hidden="true">${times.join('')}<span>now</span></div>` +
+    `<p class="legend">Bars: lookups per ${Math.round(options.bucketMs / 1000)} s; scale 0 to ${max} (dashed lines at ${yTicks(max).filter((v) => v > 0).join(' and ')}); times in UTC.</p>`
+  );
+}
+
+/** 0, a round middle value, and the maximum. */
+function yTicks(max: number): number[] {
+  if (max < 2) return [0, max];
+  return [0, Math.round(max / 2), max];
+}
+
+/** A time label every quarter of the series (bar indexes). */
+function xTicks(length: number): number[] {
+  if (length < 4) return length === 0 ? [] : [0];
+  return [0, 1, 2, 3].map((q) => Math.floor((q * length) / 4));
 }
 
 export const CHART_COLOURS = { hit: HIT, miss: MISS };

@@ -2,7 +2,8 @@
  * The cache dashboard at `/_cache`: counters overall and per fragment name, store usage, a chart of
  * hits and misses, recent invalidations, and forms to invalidate a fragment, a tag, or everything.
  *
- * Access: without a token, only loopback clients that did not come through a proxy; with a token,
+ * Access: without a token, only loopback clients that did not come through a proxy and that name
+ * this machine in `Host` (a page elsewhere cannot reach it by DNS rebinding); with a token,
  * everyone who presents it (`Authorization: Bearer …`, or `?token=…` once, which sets a cookie).
  * Actions are POST-only and need the CSRF token of the page's forms. Nothing here is ever cached.
  */
@@ -10,9 +11,9 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import type nunjucks from 'nunjucks';
 import { render, type Cache, type LabelStats } from '../../src/index.js';
 import { formatVary, parseVaryArgs, splitVaryInput } from '../../src/cli/vary.js';
-import { CSRF_FIELD, cookie, csrfToken, isLoopback, isProxied, requireCsrf, sameSecret, setCookie } from '../security.js';
+import { CSRF_FIELD, cookie, csrfToken, isLoopback, isLoopbackHost, isProxied, requireCsrf, sameSecret, setCookie } from '../security.js';
 import type { CacheActivity } from './activity.js';
-import { CHART_COLOURS, hitMissChart } from './chart.js';
+import { CHART_COLOURS, chartAxis, hitMissChart } from './chart.js';
 
 export interface DashboardOptions {
   cache: Cache;
@@ -47,6 +48,7 @@ export function dashboardRouter(options: DashboardOptions): Router {
     const html = await render(env, 'dashboard.njk', {
       ...model,
       chart: env.getFilter('safe')(hitMissChart(model.series, { bucketMs: activity.bucketMs })),
+      axis: env.getFilter('safe')(chartAxis(model.series, { bucketMs: activity.bucketMs })),
       colours: CHART_COLOURS,
       csrf: csrfToken(req, res),
       csrfField: CSRF_FIELD,
@@ -75,7 +77,9 @@ export function dashboardRouter(options: DashboardOptions): Router {
     return { done: 'tag', detail: tags.join(', ') };
   });
 
-  action(router, '/clear', async () => {
+  // Two steps: the first POST only asks; the confirming form sends confirm=yes.
+  action(router, '/clear', async (req) => {
+    if (field(req, 'confirm') !== 'yes') return { done: 'confirm-clear', detail: '' };
     await cache.clear();
     return { done: 'clear', detail: '' };
   });
@@ -91,7 +95,11 @@ function noStore(_req: Request, res: Response, next: NextFunction): void {
 function accessControl(token: string | undefined) {
   return (req: Request, res: Response, next: NextFunction): void => {
     if (token === undefined || token === '') {
-      if (isLoopback(req.socket.remoteAddress) && !isProxied(req)) return next();
+      if (isLoopback(req.socket.remoteAddress) && !isProxied(req)) {
+        if (isLoopbackHost(req.headers.host)) return next();
+        res.status(403).type('text/plain').send('Forbidden: without a token the cache dashboard answers only to a loopback host name (localhost, 127.0.0.1, [::1]) in the Host header.');
+        return;
+      }
       res
         .status(403)
         .type('text/plain')
@@ -143,14 +151,15 @@ const NOTICES: Record<string, (detail: string) => string> = {
   'fragment-absent': (d) => `Fragment ${d} was not in the cache (nothing to remove). Check the name and the vary-on values: 42 is a number, "42" a string.`,
   tag: (d) => `Invalidated every entry tagged ${d}.`,
   clear: () => 'Cleared the whole cache.',
+  'confirm-clear': () => 'Clear the whole cache? Every entry in the store goes, for every process that shares it; pages render uncached until they are stored again.',
   error: (d) => d,
 };
 
-function notice(query: Request['query']): { text: string; error: boolean } | undefined {
+function notice(query: Request['query']): { text: string; error: boolean; confirmClear: boolean } | undefined {
   const done = typeof query.done === 'string' ? query.done : undefined;
   const detail = typeof query.detail === 'string' ? query.detail.slice(0, 300) : '';
   const make = done === undefined ? undefined : NOTICES[done];
-  return make === undefined ? undefined : { text: make(detail), error: done === 'error' };
+  return make === undefined ? undefined : { text: make(detail), error: done === 'error', confirmClear: done === 'confirm-clear' };
 }
 
 function kindOf(label: string): string {

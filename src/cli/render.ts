@@ -26,7 +26,7 @@ export async function renderCommand(template: string, flags: RenderFlags, io: Io
   }
   const context = flags.context === undefined ? {} : readContext(resolve(io.cwd, flags.context));
 
-  const opened = await openCache(flags, io);
+  const opened = await openCache(flags, io, { mustExist: true });
   try {
     let hits = 0;
     let misses = 0;

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { isAbsolute, resolve } from 'node:path';
-import { CacheError, createCache, createStore, type Cache } from '../index.js';
+import { CacheError, createCache, createStore, redactUrl, StoreConnectError, type Cache } from '../index.js';
 import { CliError, EXIT_USAGE, messageOf, type Io } from './io.js';
 
 export interface StoreFlags {
@@ -52,18 +52,6 @@ export function timeoutOf(flags: StoreFlags): number {
   return Number(flags.timeout);
 }
 
-/** A store URL fit to print: the password replaced. */
-export function redact(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password === '') return url;
-    parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return url;
-  }
-}
-
 /** The file a `sqlite://` URL names, resolved against `cwd`; undefined for other URLs and `:memory:`. */
 export function sqliteFile(url: string, cwd: string): string | undefined {
   if (!/^sqlite:\/\//i.test(url)) return undefined;
@@ -90,7 +78,7 @@ export async function checkStoreUrl(flags: StoreFlags, io: Io): Promise<void> {
 
 export async function openCache(flags: StoreFlags, io: Io, options: OpenOptions = {}): Promise<OpenedCache> {
   const url = storeUrl(flags, io);
-  const label = redact(url);
+  const label = redactUrl(url);
   const timeoutMs = timeoutOf(flags);
   const file = sqliteFile(url, io.cwd);
   if (options.mustExist && file !== undefined && !existsSync(file)) {
@@ -101,7 +89,7 @@ export async function openCache(flags: StoreFlags, io: Io, options: OpenOptions 
     // No breaker: a CLI run is a handful of calls, each must report its own failure.
     const version = flags.keyVersion ?? io.env.CACHE_KEY_VERSION;
     if (version !== undefined && !/^-?\d+$/.test(version)) throw new CliError(`--key-version must be a whole number (the cache's "version" option); got "${version}".`, EXIT_USAGE);
-    cache = createCache({ store: url, keyPrefix: flags.keyPrefix ?? io.env.CACHE_KEY_PREFIX ?? '', ...(version === undefined ? {} : { version: Number(version) }), failOpen: false, breaker: false, timeoutMs });
+    cache = createCache({ store: url, keyPrefix: flags.keyPrefix ?? io.env.CACHE_KEY_PREFIX ?? '', ...(version === undefined ? {} : { version: Number(version) }), failOpen: false, breaker: false, timeoutMs, logger: false });
   } catch (error) {
     if (error instanceof CacheError || error instanceof RangeError) throw new CliError(`bad store URL: ${error.message}`, EXIT_USAGE, { cause: error });
     throw error;
@@ -120,8 +108,11 @@ export async function openCache(flags: StoreFlags, io: Io, options: OpenOptions 
     if (options.probe !== false) probeMs = await probe(cache, timeoutMs);
   } catch (error) {
     void close();
+    // A refused connection, a host that does not resolve or a wrong password is reported at once,
+    // by name; only a store that does not answer at all waits for the timeout.
     const hint = /within \d+ ms/.test(messageOf(error)) && flags.timeout === undefined ? ` (--timeout ${timeoutMs * 2} waits longer)` : '';
-    throw new CliError(`cannot reach the cache store ${label}: ${messageOf(error)}${hint}`, 1, { cause: error });
+    const text = error instanceof StoreConnectError ? error.detail : messageOf(error);
+    throw new CliError(`cannot reach the cache store ${label}: ${text}${hint}`, 1, { cause: error });
   }
   return { cache, label, kind, probeMs, timeoutMs, close };
 }

@@ -35,7 +35,7 @@ export async function warmCommand(args: string[], flags: WarmFlags, io: Io): Pro
 
   // The store is optional here: named (not the private memory store), it shows entries before and after.
   const named = storeUrl(flags, io) !== 'memory';
-  const opened = named ? await openCache(flags, io) : undefined;
+  const opened = named ? await openCache(flags, io, { mustExist: true }) : undefined;
   try {
     const before = opened ? await opened.cache.usage().catch(() => ({}) as { entries?: number }) : undefined;
     const progress = new Progress(io, urls.length, flags.quiet ?? false);

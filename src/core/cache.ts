@@ -1,25 +1,33 @@
 import { EventEmitter } from 'node:events';
+import { LRUCache } from 'lru-cache';
 import { createStore } from '../stores/create-store.js';
 import type { Store, StoreUsage } from '../stores/types.js';
 import type { Clock } from './clock.js';
+import { ChangeLog } from './change-log.js';
 import { Entries } from './entries.js';
-import { freshness } from './envelope.js';
-import { CacheError, StoreTimeoutError } from './errors.js';
+import { CacheError, StoreConnectError, StoreTimeoutError } from './errors.js';
 import { Fetcher, type Settled } from './fetcher.js';
 import { Flights } from './flights.js';
 import { GuardedStore } from './guarded-store.js';
 import { StoreGuard } from './guard.js';
 import { fragmentKey, makeKey, tagKey, viewKey, type KeyFunction } from './keys.js';
-import { resolveOptions, type CacheOptions } from './options.js';
+import { resolveOptions, type CacheOptions, type LockOptions } from './options.js';
+import { Reporter } from './report.js';
+import { ReadPlans, type ReadScope } from './read-plans.js';
 import { StatsRecorder, type CacheStats } from './stats.js';
 import { TagTokens } from './tag-tokens.js';
+import { TrackedStore } from './tracked-store.js';
 import { describe, type TtlInput, type TtlSeconds } from './ttl.js';
-import type { CacheEvents, FetchOptions, FetchResult, LeaseOptions, LeaseResult, Producer, WriteOptions } from './types.js';
+import type { CacheEvents, FetchOptions, FetchResult, FetchStatus, InvalidateEvent, LeaseOptions, LeaseResult, Producer, WriteOptions } from './types.js';
 
 export type { CacheOptions } from './options.js';
+export type { ReadScope } from './read-plans.js';
 export type { CacheErrorEvent, CacheEvents, CommitOptions, FetchOptions, FetchResult, FetchStatus, InvalidateEvent, Lease, LeaseOptions, LeaseResult, LookupEvent, Producer, WriteOptions } from './types.js';
 
 const MISSING = Symbol('missing');
+
+/** Bounds of each cache's stored-key memo. */
+const KEY_MEMO = { entries: 10_000, bytes: 4 * 1024 * 1024, longestKey: 1024 } as const;
 
 /**
  * A cache over one store — Django's `BaseCache`: a few guarded store primitives, and everything
@@ -47,8 +55,14 @@ export class Cache extends EventEmitter<CacheEvents> {
   readonly #entries: Entries;
   readonly #fetcher: Fetcher;
   readonly #locks = new Map<string, Promise<unknown>>();
-  readonly #keys = new Map<string, string>();
-  readonly #connected: Promise<void>;
+  /** Stored keys of the default version, by your key: bounded by entries and bytes (see docs/reliability.md). */
+  readonly #keys = new LRUCache<string, string>({ max: KEY_MEMO.entries, maxSize: KEY_MEMO.bytes, sizeCalculation: (stored, key) => 2 * (stored.length + key.length) + 256 });
+  #connected: Promise<void>;
+  #connectFailed = false;
+  readonly #plans = new ReadPlans(new ChangeLog());
+  readonly #lock: LockOptions | undefined;
+  /** Removes the listener this cache added to its store (see `Store.subscribe`). */
+  readonly #unsubscribe: (() => void) | undefined;
 
   constructor(options: CacheOptions = {}) {
     super();
@@ -62,18 +76,28 @@ export class Cache extends EventEmitter<CacheEvents> {
     this.failOpen = o.failOpen;
     this.maxEntryBytes = o.maxEntryBytes;
     this.staleTtl = o.staleTtl;
+    this.#lock = o.lock;
+    const reporter = new Reporter(o.logger, this.store.kind, o.clock);
     const guard = new StoreGuard({
       timeoutMs: o.timeoutMs,
       breaker: o.breaker,
       clock: o.clock,
       onFailure: (error, operation) => {
         if (error instanceof StoreTimeoutError) this.#stats.count('timeouts');
+        reporter.failure(error, operation);
         this.#report(error, operation);
       },
-      onRecover: () => this.emit('recover'),
+      onOpen: (failures, cooldownMs) => reporter.breakerOpened(failures, cooldownMs),
+      onRecover: () => {
+        reporter.breakerClosed();
+        this.emit('recover');
+      },
     });
-    this.#io = new GuardedStore(this.store, guard, o.failOpen);
-    this.#tags = new TagTokens(this.#io, (tag) => this.makeKey(tagKey(tag)), o.clock);
+    // Every write goes through the change log, so a prefetched read never outlives a change.
+    this.#io = new GuardedStore(new TrackedStore(this.store, this.#plans.log), guard, o.failOpen);
+    // A new tag token lives as long as an entry of the default TTL; longer-lived entries extend it.
+    const defaultLifeMs = o.defaultTtl === null ? undefined : Math.max(1, (o.defaultTtl + o.staleTtl) * 1000);
+    this.#tags = new TagTokens(this.#io, (tag) => this.makeKey(tagKey(tag)), o.clock, defaultLifeMs);
     this.#entries = new Entries({ io: this.#io, tags: this.#tags, flights: this.#flights, stats: this.#stats, clock: o.clock, defaultTtl: o.defaultTtl, staleTtl: o.staleTtl, maxEntryBytes: o.maxEntryBytes });
     this.#fetcher = new Fetcher({
       io: this.#io,
@@ -88,24 +112,40 @@ export class Cache extends EventEmitter<CacheEvents> {
       report: (error, operation) => this.#report(error, operation),
     });
     // Another process's invalidation cancels the store of our renders of those keys, as ours do.
-    this.store.subscribe?.((change) => (change === 'clear' ? this.#flights.detachAll() : this.#flights.detachKeys(change)));
+    this.#unsubscribe = this.#io.store.subscribe?.((change) => (change === 'clear' ? this.#flights.detachAll() : this.#flights.detachKeys(change))) ?? undefined;
     // Load the driver and connect in the background, so the first request does not pay for it
-    // (and does not run into the operation timeout). Failures surface as ordinary store errors.
+    // (and does not run into the operation timeout). A failure is reported once through the
+    // logger, and rejects connect(); the store keeps trying to reach its server.
     this.#connected = this.store.connect === undefined ? Promise.resolve() : this.store.connect();
-    this.#connected.catch(() => {});
+    this.#connected.catch((error: unknown) => {
+      this.#connectFailed = true;
+      if (!this.#io.closed) reporter.connectFailed(error);
+    });
   }
 
   /**
-   * Wait until the store is connected (optional; useful at start-up and in tests). Rejects when
-   * the store cannot be reached within `timeoutMs` milliseconds (default 5 000).
+   * Wait until the store is connected, for apps that want to fail fast at start-up (optional: the
+   * cache connects in the background anyway). Rejects with `StoreConnectError` naming the cause
+   * (connection refused, DNS, authentication; the driver's error as `cause`) as soon as the
+   * driver reports it, or with `ERR_CACHE_STORE_TIMEOUT` after `timeoutMs` (default 5 000).
    */
   async connect(timeoutMs = 5_000): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new CacheError('ERR_CACHE_STORE_TIMEOUT', `Could not reach the ${this.store.kind} store within ${timeoutMs} ms. Is it running, and is the URL right?`)), timeoutMs);
     });
+    if (this.#connectFailed && this.store.connect !== undefined) {
+      // Asked again after a failure: try again rather than repeat the old answer.
+      this.#connectFailed = false;
+      this.#connected = this.store.connect();
+      this.#connected.catch(() => {
+        this.#connectFailed = true;
+      });
+    }
     try {
       await Promise.race([this.#connected, timeout]);
+    } catch (error) {
+      throw error instanceof CacheError ? error : new StoreConnectError(this.store.kind, error);
     } finally {
       clearTimeout(timer);
     }
@@ -114,12 +154,12 @@ export class Cache extends EventEmitter<CacheEvents> {
   /** The stored key for `key` (prefix, version, hashing applied) — what lands in the store. */
   makeKey(key: string, version?: number): string {
     if (version !== undefined && version !== this.version) return makeKey(key, this.keyPrefix, version, this.keyFunction);
-    // Renders build the same keys over and over: memoise the default version's (bounded).
+    // Renders build the same keys over and over: memoise the default version's (bounded; long
+    // keys, which are hashed anyway, are not held).
     let stored = this.#keys.get(key);
     if (stored === undefined) {
       stored = makeKey(key, this.keyPrefix, this.version, this.keyFunction);
-      if (this.#keys.size >= 10_000) this.#keys.clear();
-      this.#keys.set(key, stored);
+      if (key.length <= KEY_MEMO.longestKey) this.#keys.set(key, stored);
     }
     return stored;
   }
@@ -134,7 +174,11 @@ export class Cache extends EventEmitter<CacheEvents> {
 
   /** Store `value` for `ttl` seconds (default: the cache's; `null`: forever; `0` or less: remove). Returns whether it was stored. */
   async set(key: string, value: unknown, ttl?: TtlInput, options: WriteOptions = {}): Promise<boolean> {
-    return this.#entries.write(this.makeKey(key, options.version), value, ttl, options);
+    const k = this.makeKey(key, options.version);
+    // A write that arrives while incrVersion (or incr, add, touch) works on the key lands after it,
+    // never under it. No such work under way: no waiting, no bookkeeping.
+    if (this.#locks.has(k)) return this.#exclusive(k, () => this.#entries.write(k, value, ttl, options));
+    return this.#entries.write(k, value, ttl, options);
   }
 
   /** Store only if the key holds nothing (atomic within this process). Returns whether it stored. */
@@ -180,18 +224,22 @@ export class Cache extends EventEmitter<CacheEvents> {
    * would keep serving the old value.
    */
   async delete(key: string, version?: number): Promise<boolean> {
+    return this.#remove(key, version);
+  }
+
+  async #remove(key: string, version: number | undefined, fragment?: InvalidateEvent['fragment']): Promise<boolean> {
     const k = this.makeKey(key, version);
     this.#flights.detachKeys([k]);
-    const removed = await this.#io.strict('delete', () => this.store.delete(k));
+    const removed = await this.#io.strict('delete', () => this.#io.store.delete(k));
     this.#stats.count('deletes');
-    this.emit('invalidate', { kind: 'keys', keys: [k] });
+    this.emit('invalidate', fragment === undefined ? { kind: 'keys', keys: [k] } : { kind: 'keys', keys: [k], fragment });
     return removed;
   }
 
   async deleteMany(keys: readonly string[], version?: number): Promise<void> {
     const ks = keys.map((key) => this.makeKey(key, version));
     this.#flights.detachKeys(ks);
-    await this.#io.strict('deleteMany', () => this.store.deleteMany(ks));
+    await this.#io.strict('deleteMany', () => this.#io.store.deleteMany(ks));
     this.#stats.count('deletes', ks.length);
     this.emit('invalidate', { kind: 'keys', keys: ks });
   }
@@ -217,16 +265,17 @@ export class Cache extends EventEmitter<CacheEvents> {
   async incr(key: string, delta = 1, version?: number): Promise<number> {
     const k = this.makeKey(key, version);
     return this.#exclusive(k, async () => {
-      // Counting must not fail open: a silently lost increment is worse than an error.
-      const envelope = this.#entries.open(await this.#io.strict('incr', () => this.store.get(k)));
-      if (envelope === undefined || freshness(envelope, this.clock.now()) === 'expired') {
+      // Counting must not fail open: a silently lost increment is worse than an error. The same
+      // read as get(): an entry whose tag was invalidated is gone for incr too.
+      const [envelope] = await this.#entries.readValid([k], 'incr', true);
+      if (envelope === undefined) {
         throw new CacheError('ERR_CACHE_MISSING_KEY', `Key "${key}" not found; set it before incrementing it.`);
       }
       if (typeof envelope.v !== 'number') {
         throw new CacheError('ERR_CACHE_NOT_A_NUMBER', `Key "${key}" holds ${describe(envelope.v)}, not a number; it cannot be incremented.`);
       }
       const next = envelope.v + delta;
-      await this.#io.strict('incr', () => this.store.set(k, { ...envelope, v: next }, this.#entries.remainingMs(envelope)));
+      await this.#io.strict('incr', () => this.#io.store.set(k, { ...envelope, v: next }, this.#entries.remainingMs(envelope)));
       return next;
     });
   }
@@ -242,15 +291,28 @@ export class Cache extends EventEmitter<CacheEvents> {
   async incrVersion(key: string, delta = 1, version?: number): Promise<number> {
     const from = version ?? this.version;
     const to = from + delta;
-    // Like incr, this must not fail open: a store error is not "key not found".
-    const envelope = this.#entries.open(await this.#io.strict('incrVersion', () => this.store.get(this.makeKey(key, from))));
-    if (envelope === undefined || freshness(envelope, this.clock.now()) === 'expired') {
-      throw new CacheError('ERR_CACHE_MISSING_KEY', `Key "${key}" not found at version ${from}; nothing to move to version ${to}.`);
-    }
-    // Written before the old version is removed, and never failing open: the value must not be lost.
-    await this.#io.strict('incrVersion', () => this.store.set(this.makeKey(key, to), envelope, this.#entries.remainingMs(envelope)));
-    await this.delete(key, from);
-    return to;
+    const source = this.makeKey(key, from);
+    const target = this.makeKey(key, to);
+    // Serialised with every other exclusive operation on both keys in this process (add, touch,
+    // incr, set), and across processes through the distributed lock when the cache has one: two
+    // concurrent moves must not both succeed, and a write during the move must not be lost.
+    return this.#exclusive([source, target], () =>
+      this.#acrossProcesses(source, async () => {
+        // Like incr, this must not fail open: a store error is not "key not found".
+        const [envelope] = await this.#entries.readValid([source], 'incrVersion', true);
+        if (envelope === undefined) {
+          throw new CacheError('ERR_CACHE_MISSING_KEY', `Key "${key}" not found at version ${from}; nothing to move to version ${to}.`);
+        }
+        if (target === source) return to; // delta 0: nothing moves
+        // Written before the old version is removed, and never failing open: the value must not be lost.
+        await this.#io.strict('incrVersion', () => this.#io.store.set(target, envelope, this.#entries.remainingMs(envelope)));
+        this.#flights.detachKeys([source]);
+        await this.#io.strict('incrVersion', () => this.#io.store.delete(source));
+        this.#stats.count('deletes');
+        this.emit('invalidate', { kind: 'keys', keys: [source] });
+        return to;
+      }),
+    );
   }
 
   async decrVersion(key: string, delta = 1, version?: number): Promise<number> {
@@ -264,7 +326,7 @@ export class Cache extends EventEmitter<CacheEvents> {
    */
   async clear(): Promise<void> {
     this.#flights.detachAll();
-    await this.#io.strict('clear', () => this.store.clear());
+    await this.#io.strict('clear', () => this.#io.store.clear());
     this.#stats.count('invalidations');
     this.emit('invalidate', { kind: 'clear' });
   }
@@ -272,6 +334,7 @@ export class Cache extends EventEmitter<CacheEvents> {
   async close(): Promise<void> {
     if (this.#io.closed) return;
     this.#io.closed = true;
+    this.#unsubscribe?.();
     this.#io.guard.close();
     await this.store.close();
   }
@@ -281,7 +344,7 @@ export class Cache extends EventEmitter<CacheEvents> {
   /** Remove one fragment, exactly as the `cache` tag keyed it. */
   async invalidateFragment(name: string, varyOn: readonly unknown[] = []): Promise<boolean> {
     this.#stats.count('invalidations');
-    return this.delete(fragmentKey(name, varyOn));
+    return this.#remove(fragmentKey(name, varyOn), undefined, { name, varyOn: [...varyOn] });
   }
 
   /** Remove one `renderView` entry. */
@@ -325,6 +388,15 @@ export class Cache extends EventEmitter<CacheEvents> {
   }
 
   /**
+   * The reads of one render of `id` (a template name): pass it to `fetch` as `scope`, and call
+   * `end()` when the render is done. The scope learns what renders of `id` look up, and the next
+   * one reads all of it in one store round trip (see docs/fragments.md, "Round trips").
+   */
+  readScope(id: string): ReadScope {
+    return this.#plans.scope(id);
+  }
+
+  /**
    * Synchronous warm hit, for hot paths: the result when the store holds a fresh entry for `key`
    * in this process (the memory store, or a first tier) and its tags are current; `undefined`
    * otherwise — then call `fetch`. Only immutable values (strings, numbers, booleans, null) are
@@ -349,18 +421,49 @@ export class Cache extends EventEmitter<CacheEvents> {
   }
 
   #report(error: unknown, operation: string): void {
-    this.#stats.count('errors');
+    // A value the store refused for its size is counted where values too big for maxEntryBytes are.
+    this.#stats.count(error instanceof CacheError && error.code === 'ERR_CACHE_ENTRY_TOO_LARGE' ? 'oversize' : 'errors');
     if (this.listenerCount('error') > 0) this.emit('error', { error, operation });
   }
 
-  /** Run `fn` after any other exclusive work on `k` in this process (add, touch, incr). */
-  async #exclusive<T>(k: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.#locks.get(k) ?? Promise.resolve();
-    const next = previous.then(fn, fn);
+  /**
+   * Run `fn` holding the distributed lock on `k` when the cache has one (`createCache({ lock })`),
+   * so processes sharing the store serialise too; without one, only this process is serialised.
+   */
+  async #acrossProcesses<T>(k: string, fn: () => Promise<T>): Promise<T> {
+    const lock = this.#lock;
+    if (lock === undefined) return fn();
+    const deadline = performance.now() + lock.waitMs;
+    let token: string | null = null;
+    for (;;) {
+      token = await this.#io.strict('lock', () => lock.lock.acquire(`${k}\u0000version`, lock.ttlMs));
+      if (token !== null) break;
+      if (performance.now() >= deadline) {
+        throw new CacheError('ERR_CACHE_STORE_TIMEOUT', `Another process kept "${k}" locked for more than lockWaitMs (${lock.waitMs} ms); try again.`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, lock.pollMs));
+    }
+    try {
+      return await fn();
+    } finally {
+      await this.#io.call('unlock', () => lock.lock.release(`${k}\u0000version`, token as string), undefined);
+    }
+  }
+
+  /**
+   * Run `fn` after any other exclusive work on any of `keys` in this process (add, touch, incr,
+   * incrVersion, and a set that arrives meanwhile). All keys are claimed at once, at call time, so
+   * work on overlapping keys never waits in a cycle.
+   */
+  async #exclusive<T>(keys: string | readonly string[], fn: () => Promise<T>): Promise<T> {
+    const ks = typeof keys === 'string' ? [keys] : [...new Set(keys)];
+    const previous = ks.map((k) => this.#locks.get(k)).filter((p): p is Promise<unknown> => p !== undefined);
+    const ready = previous.length === 0 ? Promise.resolve() : previous.length === 1 ? (previous[0] as Promise<unknown>) : Promise.all(previous);
+    const next = ready.then(fn, fn);
     const tail = next.catch(() => {});
-    this.#locks.set(k, tail);
+    for (const k of ks) this.#locks.set(k, tail);
     void tail.then(() => {
-      if (this.#locks.get(k) === tail) this.#locks.delete(k);
+      for (const k of ks) if (this.#locks.get(k) === tail) this.#locks.delete(k);
     });
     return next;
   }

@@ -6,7 +6,7 @@ import type { Flights } from './flights.js';
 import type { GuardedStore } from './guarded-store.js';
 import { checkNonNegative } from './options.js';
 import type { StatsRecorder } from './stats.js';
-import { tagsCurrent, type TagTokens, type Tokens } from './tag-tokens.js';
+import { TagTokens, tagsCurrent, type Tokens } from './tag-tokens.js';
 import { resolveTtl, type TtlInput, type TtlSeconds } from './ttl.js';
 import type { WriteOptions } from './types.js';
 
@@ -49,9 +49,13 @@ export class Entries {
     return undefined;
   }
 
-  /** Envelopes for `keys` that are present, unexpired and whose tags are current. */
-  async readValid(keys: readonly string[], operation: string): Promise<Array<Envelope | undefined>> {
-    const raws = await this.#o.io.read(operation, keys);
+  /**
+   * Envelopes for `keys` that are present, unexpired and whose tags are current — the one read
+   * path of every composed method. With `strict`, a store failure throws instead of reading as a
+   * miss (for incr and incrVersion, where "not found" would be a lie).
+   */
+  async readValid(keys: readonly string[], operation: string, strict = false): Promise<Array<Envelope | undefined>> {
+    const raws = strict ? await this.#strictRead(operation, keys) : await this.#o.io.read(operation, keys);
     if (raws === null) return keys.map(() => undefined);
     const now = this.#o.clock.now();
     const envelopes = raws.map((raw) => {
@@ -61,8 +65,13 @@ export class Entries {
     const tags = new Set<string>();
     for (const envelope of envelopes) for (const tag in envelope?.tags ?? {}) tags.add(tag);
     if (tags.size === 0) return envelopes;
-    const tokens = await this.#o.tags.read([...tags], false);
+    const tokens = strict ? TagTokens.fromRaw([...tags], await this.#strictRead(operation, [...tags].map((tag) => this.#o.tags.key(tag)))) : await this.#o.tags.read([...tags], false);
     return envelopes.map((envelope) => (envelope !== undefined && tokens !== null && tagsCurrent(envelope, tokens) ? envelope : undefined));
+  }
+
+  #strictRead(operation: string, keys: readonly string[]): Promise<unknown[]> {
+    const store = this.#o.io.store;
+    return this.#o.io.strict(operation, () => (keys.length === 1 ? store.get(keys[0] as string).then((value) => [value]) : store.getMany(keys)));
   }
 
   /** Store a value under the TTL rules; whether it was stored. A TTL of 0 or less removes the key. */
@@ -78,7 +87,10 @@ export class Entries {
     const built = this.build(value, resolved.ms, options.staleTtl, tokens, meta);
     if (built === undefined) return false;
     const ok = await this.#o.io.attempt('set', (store) => store.set(key, built.envelope, built.ttlMs));
-    if (ok) this.#o.stats.count('sets');
+    if (ok) {
+      this.#o.stats.count('sets');
+      if (tokens.size > 0) await this.#o.tags.keepAlive(tokens, built.envelope.exp);
+    }
     return ok;
   }
 
@@ -102,6 +114,10 @@ export class Entries {
     }
     if (!(await this.#o.io.attempt('setMany', (store) => store.setMany(writes)))) return keys;
     this.#o.stats.count('sets', writes.length);
+    if (tokens.size > 0 && writes.length > 0) {
+      const exps = writes.map((w) => w.value.exp);
+      await this.#o.tags.keepAlive(tokens, exps.includes(null) ? null : Math.max(...(exps as number[])));
+    }
     return failed;
   }
 

@@ -11,7 +11,10 @@ export type CacheErrorCode =
   | 'ERR_CACHE_TTL'
   | 'ERR_CACHE_STORE_TIMEOUT'
   | 'ERR_CACHE_CIRCUIT_OPEN'
-  | 'ERR_CACHE_CLOSED';
+  | 'ERR_CACHE_CLOSED'
+  | 'ERR_CACHE_ENTRY_TOO_LARGE'
+  | 'ERR_CACHE_DRIVER_MISSING'
+  | 'ERR_CACHE_CONNECT';
 
 export class CacheError extends Error {
   readonly code: CacheErrorCode;
@@ -44,5 +47,79 @@ export class CircuitOpenError extends CacheError {
   constructor(retryInMs: number) {
     super('ERR_CACHE_CIRCUIT_OPEN', `The cache store failed repeatedly; calls are skipped for another ${retryInMs} ms, then one probe is sent.`);
     this.name = 'CircuitOpenError';
+  }
+}
+
+/**
+ * A store refused one value because of its size (larger than the memory store's whole budget).
+ * Not a failure of the store: it does not count against the circuit breaker, and the write
+ * reports `false`.
+ */
+export class EntryTooLargeError extends CacheError {
+  constructor(message: string) {
+    super('ERR_CACHE_ENTRY_TOO_LARGE', message);
+    this.name = 'EntryTooLargeError';
+  }
+}
+
+/**
+ * The store needs a driver package that is not installed. Store drivers are optional peer
+ * dependencies: install the one your store URL needs.
+ */
+export class MissingDriverError extends CacheError {
+  /** The package to install, e.g. "@keyv/redis". */
+  readonly packageName: string;
+
+  constructor(packageName: string, store: string, options?: { cause?: unknown }) {
+    super('ERR_CACHE_DRIVER_MISSING', `The ${store} store needs the "${packageName}" package, which is not installed. Install it next to nunjucks-fragment-cache: npm i ${packageName}`, options);
+    this.name = 'MissingDriverError';
+    this.packageName = packageName;
+  }
+}
+
+/** Why a store could not be reached, as far as the driver's error tells. */
+export type ConnectFailure = 'refused' | 'dns' | 'auth' | 'timeout' | 'other';
+
+/**
+ * What a driver's connection error means, in words an operator can act on: refused (nothing
+ * listens there), DNS (the host name does not resolve), authentication, or a timeout.
+ */
+export function explainConnectError(error: unknown): { reason: ConnectFailure; text: string } {
+  const e = (error ?? {}) as { code?: unknown; message?: unknown; hostname?: unknown; address?: unknown; port?: unknown };
+  const code = typeof e.code === 'string' ? e.code : '';
+  const message = typeof e.message === 'string' ? e.message : String(error);
+  if (code === 'ECONNREFUSED' || /\bECONNREFUSED\b/.test(message)) {
+    const where = typeof e.address === 'string' ? ` at ${e.address}${typeof e.port === 'number' ? `:${e.port}` : ''}` : '';
+    return { reason: 'refused', text: `connection refused${where} (ECONNREFUSED): nothing is listening there; is the server running, and is the port right?` };
+  }
+  if (['ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EAI_FAIL'].includes(code) || /\b(ENOTFOUND|EAI_AGAIN)\b/.test(message)) {
+    const host = typeof e.hostname === 'string' ? ` "${e.hostname}"` : '';
+    return { reason: 'dns', text: `DNS lookup of the host${host} failed (${code || 'ENOTFOUND'}); check the host name in the URL.` };
+  }
+  // Redis: WRONGPASS, NOAUTH; PostgreSQL: 28P01 (bad password), 28000 (no such role or not allowed).
+  if (code === '28P01' || code === '28000' || /WRONGPASS|NOAUTH|^ERR AUTH\b|invalid password|password authentication failed|invalid username-password/i.test(message)) {
+    return { reason: 'auth', text: `authentication failed: ${sentence(message)} Check the user name and password in the URL.` };
+  }
+  if (code === 'ETIMEDOUT' || /timed? ?out|timeout/i.test(message)) return { reason: 'timeout', text: `no answer in time: ${sentence(message)}` };
+  return { reason: 'other', text: sentence(code !== '' && !message.includes(code) ? `${message} (${code})` : message) };
+}
+
+function sentence(text: string): string {
+  return /[.?!]$/.test(text) ? text : `${text}.`;
+}
+
+/** The store could not be reached: `cache.connect()` rejects with this, the driver's error as `cause`. */
+export class StoreConnectError extends CacheError {
+  /** `refused`, `dns`, `auth`, `timeout` or `other`. */
+  readonly reason: ConnectFailure;
+  /** The cause in words, without the store's name: "connection refused at 127.0.0.1:1 (ECONNREFUSED): …". */
+  readonly detail: string;
+
+  constructor(store: string, cause: unknown) {
+    const { reason, text } = explainConnectError(cause);
+    super('ERR_CACHE_CONNECT', `Cannot connect to the ${store} store: ${text}`, { cause });
+    this.name = 'StoreConnectError';
+    this.reason = reason;
+    this.detail = text;
   }
 }

@@ -94,15 +94,29 @@ export class Fetcher {
   peek(key: string, options: FetchOptions): FetchResult<string | number | boolean | null> | undefined {
     const store = this.#o.io.store;
     if (store.peek === undefined || this.#o.io.closed) return undefined;
-    const envelope = store.peek(key);
+    const tags = options.tags ?? [];
+    let envelope: unknown;
+    let tokens: unknown[] | undefined;
+    if (options.scope !== undefined && store.peekMany !== undefined) {
+      // A store that reads in this process, one statement at a time: the render's scope reads the
+      // whole view in one (entries and tag tokens), as it does in one round trip elsewhere.
+      const group = tags.length === 0 ? [key] : [key, ...tags.map((tag) => this.#o.tags.key(tag))];
+      const raws = options.scope.peek(group, store.peekMany);
+      if (raws === undefined) return undefined;
+      [envelope, ...tokens] = raws;
+    } else {
+      envelope = store.peek(key);
+    }
     if (!isEnvelope(envelope)) return undefined;
     const value = envelope.v;
     if ((typeof value === 'object' && value !== null) || envelope.dg !== options.digest) return undefined;
     if (freshness(envelope, this.#o.clock.now()) !== 'fresh') return undefined;
-    if (!sameTags(envelope, options.tags ?? [])) return undefined;
+    if (!sameTags(envelope, tags)) return undefined;
     // Every tag the entry carries (learned ones too) must still hold the token it was stored under.
     for (const tag in envelope.tags ?? {}) {
-      if (store.peek(this.#o.tags.key(tag)) !== envelope.tags?.[tag]) return undefined;
+      const i = tags.indexOf(tag);
+      const token = tokens !== undefined && i >= 0 ? tokens[i] : store.peek(this.#o.tags.key(tag));
+      if (token !== envelope.tags?.[tag]) return undefined;
     }
     if (options.quiet !== true) {
       this.#o.stats.lookup('hits', options.label, envelope.ms ?? 0);
@@ -166,7 +180,10 @@ export class Fetcher {
 
   async #lookup(key: string, options: LeaseOptions): Promise<{ envelope: Envelope | undefined; tokens: Tokens } | null> {
     const tags = options.tags ?? [];
-    const raws = await this.#o.io.read('fetch', [key, ...tags.map((tag) => this.#o.tags.key(tag))]);
+    const group = tags.length === 0 ? [key] : [key, ...tags.map((tag) => this.#o.tags.key(tag))];
+    const read = (keys: readonly string[]) => this.#o.io.read('fetch', keys);
+    // In a render, the scope answers from what it prefetched (one round trip for the whole view).
+    const raws = await (options.scope === undefined ? read(group) : options.scope.read(group, read));
     if (raws === null) return null;
     const tokens = TagTokens.fromRaw(tags, raws.slice(1));
     const envelope = this.#o.entries.open(raws[0]);

@@ -1,5 +1,5 @@
 import type { Clock } from './clock.js';
-import { CircuitOpenError, StoreTimeoutError } from './errors.js';
+import { CacheError, CircuitOpenError, StoreTimeoutError } from './errors.js';
 
 export interface BreakerOptions {
   /** Consecutive failures that open the circuit (default 5). */
@@ -14,6 +14,8 @@ export interface GuardOptions {
   breaker: Required<BreakerOptions> | false;
   clock: Clock;
   onFailure: (error: unknown, operation: string) => void;
+  /** The circuit opened (from closed; a failed probe keeps it open and is not reported). */
+  onOpen?: (failures: number, cooldownMs: number) => void;
   onRecover: () => void;
 }
 
@@ -77,10 +79,17 @@ export class StoreGuard {
       },
       (error: unknown) => {
         if (probe) this.#probing = false;
+        // The store answered, refusing one value for its size: it is healthy, so the breaker does not count it.
+        if (error instanceof CacheError && error.code === 'ERR_CACHE_ENTRY_TOO_LARGE') {
+          this.#options.onFailure(error, operation);
+          throw error;
+        }
         this.#failures += 1;
         if (breaker && (probe || this.#failures >= breaker.failureThreshold)) {
+          const opened = this.#state === 'closed';
           this.#state = 'open';
           this.#openUntil = clock.now() + breaker.cooldownMs;
+          if (opened) this.#options.onOpen?.(this.#failures, breaker.cooldownMs);
         }
         this.#options.onFailure(error, operation);
         throw error;

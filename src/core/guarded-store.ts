@@ -2,6 +2,13 @@ import type { Store } from '../stores/types.js';
 import { CacheError } from './errors.js';
 import type { StoreGuard } from './guard.js';
 
+interface PendingRead {
+  operation: string;
+  keys: readonly string[];
+  resolve: (values: unknown[] | null) => void;
+  reject: (error: unknown) => void;
+}
+
 /**
  * The store as the cache uses it: every call under the guard (deadline, circuit breaker), and
  * failures turned into fallbacks when the cache fails open.
@@ -11,6 +18,8 @@ export class GuardedStore {
   readonly guard: StoreGuard;
   readonly failOpen: boolean;
   closed = false;
+  /** Reads asked for since the last flush: joined into one store call at the next microtask. */
+  #pending: PendingRead[] = [];
 
   constructor(store: Store, guard: StoreGuard, failOpen: boolean) {
     this.store = store;
@@ -18,10 +27,44 @@ export class GuardedStore {
     this.failOpen = failOpen;
   }
 
-  /** Values of `keys` in one store call; `null` when the store failed and the cache fails open. */
+  /**
+   * Values of `keys`; `null` when the store failed and the cache fails open. Reads asked for in the
+   * same tick (fragments rendered in parallel, concurrent requests) are coalesced into one store
+   * call: one `MGET` on Redis, one `WHERE key IN (…)` on SQL.
+   */
   read(operation: string, keys: readonly string[]): Promise<unknown[] | null> {
+    return new Promise((resolve, reject) => {
+      if (this.#pending.push({ operation, keys, resolve, reject }) === 1) queueMicrotask(() => this.#flush());
+    });
+  }
+
+  #flush(): void {
+    const batch = this.#pending;
+    this.#pending = [];
+    if (batch.length === 1) {
+      const { operation, keys, resolve, reject } = batch[0] as PendingRead;
+      this.call(operation, () => this.#get(keys), null).then(resolve, reject);
+      return;
+    }
+    const union = [...new Set(batch.flatMap((read) => read.keys))];
+    const operation = batch.every((read) => read.operation === batch[0]?.operation) ? (batch[0] as PendingRead).operation : 'getMany';
+    this.strict(operation, () => this.#get(union)).then(
+      (values) => {
+        const byKey = new Map(union.map((key, i) => [key, values[i]]));
+        for (const read of batch) read.resolve(read.keys.map((key) => byKey.get(key)));
+      },
+      (error: unknown) => {
+        for (const read of batch) {
+          if (this.#failsOpen(error)) read.resolve(null);
+          else read.reject(error);
+        }
+      },
+    );
+  }
+
+  #get(keys: readonly string[]): Promise<unknown[]> {
     const store = this.store;
-    return this.call(operation, () => (keys.length === 1 ? store.get(keys[0] as string).then((value) => [value]) : store.getMany(keys)), null);
+    return keys.length === 1 ? store.get(keys[0] as string).then((value) => [value]) : store.getMany(keys);
   }
 
   /** Run a write; whether it succeeded. */
@@ -40,9 +83,14 @@ export class GuardedStore {
     try {
       return await this.strict(operation, fn);
     } catch (error) {
-      if (!this.failOpen || (error instanceof CacheError && error.code === 'ERR_CACHE_CLOSED')) throw error;
+      if (!this.#failsOpen(error)) throw error;
       return fallback;
     }
+  }
+
+  /** Whether a failed call falls back instead of throwing (never once the cache is closed). */
+  #failsOpen(error: unknown): boolean {
+    return this.failOpen && !(error instanceof CacheError && error.code === 'ERR_CACHE_CLOSED');
   }
 
   /** Under the guard, but failures always throw (for operations that must not fail silently). */

@@ -3,6 +3,7 @@ import type { DistributedLock } from '../stores/lock.js';
 import { systemClock, type Clock } from './clock.js';
 import { CacheError } from './errors.js';
 import type { BreakerOptions } from './guard.js';
+import type { CacheLogger } from './report.js';
 import { defaultKeyFunction, type KeyFunction } from './keys.js';
 import { describe, resolveTtl, type TtlSeconds } from './ttl.js';
 
@@ -29,6 +30,12 @@ export interface CacheOptions {
   staleTtl?: number;
   /** Time source; inject `ManualClock` in tests. */
   clock?: Clock;
+  /**
+   * Where the first store error, each circuit breaker opening and closing, and each burst of
+   * timeouts are reported, once each: `console` (the default), a pino or winston logger, anything
+   * with `warn(message)`; `false` for silence.
+   */
+  logger?: CacheLogger | false;
   /**
    * Distributed single-flight: with a lock shared by all processes (e.g. `createRedisLock`), a cold
    * key is rendered by one process while the others wait for its result. You own the lock:
@@ -61,6 +68,7 @@ export interface ResolvedOptions {
   maxEntryBytes: number;
   staleTtl: number;
   clock: Clock;
+  logger: CacheLogger | false;
   lock: LockOptions | undefined;
 }
 
@@ -93,6 +101,7 @@ export function resolveOptions(options: CacheOptions): ResolvedOptions {
     maxEntryBytes: checkPositive(options.maxEntryBytes ?? 1024 * 1024, 'maxEntryBytes'),
     staleTtl: checkNonNegative(options.staleTtl ?? 0, 'staleTtl'),
     clock: options.clock ?? systemClock,
+    logger: checkLogger(options.logger),
     lock:
       options.lock === undefined
         ? undefined
@@ -103,6 +112,15 @@ export function resolveOptions(options: CacheOptions): ResolvedOptions {
             pollMs: checkPositive(options.lockPollMs ?? 20, 'lockPollMs'),
           },
   };
+}
+
+function checkLogger(logger: CacheLogger | false | undefined): CacheLogger | false {
+  if (logger === undefined) return console;
+  if (logger === false) return false;
+  if (typeof logger !== 'object' || logger === null || typeof (logger as Partial<CacheLogger>).warn !== 'function') {
+    throw new CacheError('ERR_CACHE_OPTIONS', `Cache option "logger" must be an object with a warn(message) method (console, pino, winston), or false; got ${describe(logger)}.`);
+  }
+  return logger;
 }
 
 function checkInt(value: number, name: string): number {

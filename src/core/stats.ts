@@ -36,6 +36,18 @@ function emptyLabel(): LabelStats {
   return { hits: 0, misses: 0, stale: 0, renders: 0, renderMs: 0, savedMs: 0 };
 }
 
+/**
+ * Bounds of the per-label table. Labels are fragment names, views and page labels: a few dozen in
+ * an ordinary app, but one built from request data (a label per URL) would grow without end. Past
+ * `entries` labels, new ones are counted together under `OTHER_LABEL`; a label is cut to
+ * `longestLabel` characters. So the table holds at most 1 001 entries of at most 2 × 200 bytes of
+ * text plus its counters (about 250 KiB).
+ */
+export const LABEL_STATS = { entries: 1_000, longestLabel: 200 } as const;
+
+/** Where lookups of labels beyond `LABEL_STATS.entries` are counted. */
+export const OTHER_LABEL = '(other labels)';
+
 export class StatsRecorder {
   #totals = emptyLabel();
   #counters: Record<Counter, number> = { sets: 0, deletes: 0, invalidations: 0, errors: 0, timeouts: 0, oversize: 0, corrupt: 0, coalesced: 0 };
@@ -46,8 +58,13 @@ export class StatsRecorder {
     if (label === undefined) return undefined;
     let entry = this.#byLabel.get(label);
     if (entry === undefined) {
-      entry = emptyLabel();
-      this.#byLabel.set(label, entry);
+      const name = label.length > LABEL_STATS.longestLabel ? label.slice(0, LABEL_STATS.longestLabel) : label;
+      entry = this.#byLabel.get(name);
+      if (entry !== undefined) return entry;
+      const full = this.#byLabel.size >= LABEL_STATS.entries;
+      const key = full ? OTHER_LABEL : name;
+      entry = this.#byLabel.get(key) ?? emptyLabel();
+      this.#byLabel.set(key, entry);
     }
     return entry;
   }

@@ -1,3 +1,4 @@
+import type { ReadScope } from './read-plans.js';
 import type { TtlInput } from './ttl.js';
 
 export interface WriteOptions {
@@ -21,6 +22,11 @@ export interface FetchOptions extends WriteOptions {
    * and no `hit` event, so one page view counts as one lookup. `peek` only.
    */
   quiet?: boolean;
+  /**
+   * The render this lookup belongs to (`cache.readScope(id)`): lookups of one render are answered
+   * from one prefetch of what the last render of `id` looked up.
+   */
+  scope?: ReadScope;
 }
 
 /** Produces a value on a miss: a fragment body, a view, a page handler, a `getOrSet` function. */
@@ -45,6 +51,8 @@ export interface LeaseOptions {
   digest?: string;
   /** Name under which hits and misses are counted in `stats().byLabel`. */
   label?: string;
+  /** The render this lookup belongs to (`cache.readScope(id)`), as for `fetch`. */
+  scope?: ReadScope;
 }
 
 /** What a lease holder decides once the value is produced. */
@@ -109,6 +117,8 @@ export interface InvalidateEvent {
   /** Stored keys removed (kind "keys") or tag token keys rewritten (kind "tags"). */
   keys?: readonly string[];
   tags?: readonly string[];
+  /** For `invalidateFragment`: the fragment's name and vary-on values (the key only has their hash). */
+  fragment?: { name: string; varyOn: readonly unknown[] };
 }
 
 export interface CacheErrorEvent {

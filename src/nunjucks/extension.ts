@@ -1,8 +1,10 @@
+import { LRUCache } from 'lru-cache';
 import nunjucks from 'nunjucks';
 import type { Cache, FetchOptions } from '../core/cache.js';
 import { fragmentKey, sha256 } from '../core/keys.js';
 import { coerceTtl, describe } from '../core/ttl.js';
 import { checkIncludesInLoops, type PreflightEnvironment } from './preflight.js';
+import { readScopeOf } from './read-scope.js';
 import { LOOP_SENTINEL, parseCacheTag, type NjkLexer, type NjkNode, type NjkNodes, type NjkParser } from './parse.js';
 
 type Callback = (error: unknown, result?: unknown) => void;
@@ -10,6 +12,7 @@ type BodyFn = (callback: (error: unknown, output?: unknown) => void) => void;
 
 /** The parts of a Nunjucks Environment the tag needs at run time (whichever copy built it). */
 interface RenderContext {
+  ctx: Record<string, unknown>;
   env: {
     getFilter(name: string): (value: unknown) => unknown;
     loaders?: Array<{ getSource?: (name: string) => { src: string } | null; noCache?: boolean; async?: boolean }>;
@@ -40,7 +43,8 @@ export class CacheExtension {
   readonly tags: string[];
   readonly cache: Cache;
   readonly #digest: boolean;
-  readonly #includeDigests = new Map<string, string>();
+  /** Block digests extended with their includes' sources, by block digest and include list (bounded). */
+  readonly #includeDigests = new LRUCache<string, string>({ max: 1_000 });
 
   constructor(cache: Cache, options: CacheExtensionOptions = {}) {
     this.cache = cache;
@@ -53,12 +57,16 @@ export class CacheExtension {
    * arrow); installCache gives it the Environment. See preflight.ts.
    */
   readonly preprocess = (src: string): string => {
-    if (this.environment !== undefined) checkIncludesInLoops(src, this.environment, this.tags[0] as string);
+    if (this.environment !== undefined) checkIncludesInLoops(src, this.environment, this.tags[0] as string, this.compiling, this.extensionName);
     return src;
   };
 
   /** The Environment the tag is installed on (set by installCache). */
   environment: PreflightEnvironment | undefined;
+  /** The name the Environment knows this extension by (set by installCache). */
+  extensionName = 'NunjucksFragmentCache';
+  /** Path of the template being compiled, when known (set by installCache), for relative includes. */
+  compiling: string | undefined;
 
   /** Forget the digests of included templates (a watching loader saw a template change). */
   forgetIncludeDigests(): void {
@@ -100,6 +108,12 @@ export class CacheExtension {
 
     const ttl = coerceTtl(ttlValue);
     if (ttl === undefined) return fail(`the TTL must be a number of seconds or none, got ${describe(ttlValue)}.`);
+    // An undefined value would silently key every caller alike, or store no tag: say which one it is.
+    const missing = varyOn.findIndex((value) => value === undefined);
+    if (missing !== -1) return fail(`vary-on value ${missing + 1} is undefined. Pass a defined value (a missing variable or field is a mistake here), or drop it.`);
+    for (const option of ['tags', 'stale']) {
+      if (option in options && options[option] === undefined) return fail(`${option}= is undefined. Give it a defined value, or leave the option out.`);
+    }
     const tags = normaliseTags(options.tags);
     if (tags === undefined) return fail(`tags= must be a string or a list of strings, got ${describe(options.tags)}.`);
     const stale = options.stale;
@@ -115,6 +129,17 @@ export class CacheExtension {
     const fetchOptions: FetchOptions = { ttl, tags, label: name };
     if (stale !== undefined) fetchOptions.staleTtl = stale;
     if (this.#digest) fetchOptions.digest = this.#fullDigest(context, digest, includes);
+    // The render's read scope: one prefetch of what the last render of this template read.
+    fetchOptions.scope = readScopeOf(context.ctx, this.cache);
+
+    if (typeof ttl === 'number' && ttl <= 0) {
+      // The low-level API's TTL rule: 0 or less removes the entry (failing open) and stores nothing.
+      void this.cache.set(key, '', ttl).then(
+        () => body((error, output) => (error ? done(error) : done(null, safe(stripSentinel(output))))),
+        (error: unknown) => done(error),
+      );
+      return;
+    }
 
     // Warm hit held in this process: answer without a promise. The rest of the template then runs
     // inside this call, so nested synchronous answers are capped to keep the stack bounded (a loop
@@ -144,7 +169,7 @@ export class CacheExtension {
           const at = text.lastIndexOf(LOOP_SENTINEL);
           if (at !== -1 && text.slice(at + LOOP_SENTINEL.length) !== calledAt) {
             // Nunjucks drops errors from an include in a plain loop, so say it where it is seen.
-            const moved = frameMovedError(name, lineno, colno);
+            const moved = frameMovedError(name, lineno, colno, this.environment?.opts?.tags);
             warnOnce(`frame:${name}`, moved.message);
             return reject(moved);
           }
@@ -189,18 +214,30 @@ export class CacheExtension {
 
 const NO_TAGS: string[] = [];
 
+/** The body's output without the loop-position marker parse.ts appends. */
+function stripSentinel(output: unknown): string {
+  const text = output === undefined || output === null ? '' : String(output);
+  const at = text.lastIndexOf(LOOP_SENTINEL);
+  return at === -1 ? text : text.slice(0, at);
+}
+
+/** Warnings already given, by fragment name: at most `WARNED_MAX` names (then no new warnings), each cut to 200 characters. */
 const warned = new Set<string>();
+const WARNED_MAX = 100;
 function warnOnce(id: string, message: string): void {
-  if (warned.has(id)) return;
-  warned.add(id);
+  const key = id.slice(0, 200);
+  if (warned.has(key) || warned.size >= WARNED_MAX) return;
+  warned.add(key);
   process.emitWarning(message, { code: 'NJKC_INCLUDE_IN_FOR' });
 }
 
 /** The body rendered against a later loop item than the tag was called for: store nothing, say why. */
-function frameMovedError(name: string, lineno: number, colno: number): Error {
+function frameMovedError(name: string, lineno: number, colno: number, tags: { blockStart?: string; blockEnd?: string } = {}): Error {
+  const bs = tags.blockStart ?? '{%';
+  const be = tags.blockEnd ?? '%}';
   return new TemplateError(
     `cache tag "${name}": this fragment is inside an include in a plain for loop, and Nunjucks moved on to the next item before the fragment rendered, so it was not stored. ` +
-      'Write the loop as {% asyncEach item in items %}…{% endeach %} (asyncEach waits for each include).',
+      `Write the loop as ${bs} asyncEach item in items ${be}…${bs} endeach ${be} (asyncEach waits for each include).`,
     lineno,
     colno,
   );

@@ -83,13 +83,19 @@ export function parseCacheTag(ext: object, tagName: string, parser: NjkParser, n
 
   rejectUnsupportedContext(parser, tagName, fail);
 
-  const usage = `write it as <% ${tagName} 600 sidebar %>…<% end${tagName} %> (TTL in seconds or none, then a fragment name, then any vary-on values)`;
+  // Messages quote the delimiters this Environment uses ({% %} on a default setup, <% %> on ours).
+  const { BLOCK_START: bs, BLOCK_END: be } = parser.tokens.tags;
+  const usage = `write it as ${bs} ${tagName} 600 sidebar ${be}…${bs} end${tagName} ${be} (TTL in seconds or none, then a fragment name, then any vary-on values)`;
   const first = parser.peekToken();
   if (first === null || first.type === lexer.TOKEN_BLOCK_END) fail(`missing TTL and fragment name; ${usage}.`);
   const ttl = parser.parseExpression();
 
   const nameToken = parser.nextToken();
-  if (nameToken === null || nameToken.type === lexer.TOKEN_BLOCK_END) fail(`missing fragment name after the TTL; ${usage}.`, nameToken ?? tagToken);
+  if (nameToken === null || nameToken.type === lexer.TOKEN_BLOCK_END) {
+    // One bare word alone (`cache sidebar`) is a fragment name without its TTL, not the other way round.
+    if (ttl instanceof nodes.Symbol) fail(`missing TTL before the fragment name "${String(ttl.value)}"; ${usage}.`, ttl);
+    fail(`missing fragment name after the TTL; ${usage}.`, nameToken ?? tagToken);
+  }
   const nameTok = nameToken as Token;
   if (nameTok.type !== lexer.TOKEN_SYMBOL && nameTok.type !== lexer.TOKEN_STRING) {
     fail(`the fragment name must be a bare word or a quoted string, got "${nameTok.value}"; ${usage}.`, nameTok);
@@ -111,7 +117,7 @@ export function parseCacheTag(ext: object, tagName: string, parser: NjkParser, n
   const seen = new Set<string>();
   for (;;) {
     const next = parser.peekToken();
-    if (next === null) fail(`missing "%>" or end of tag`);
+    if (next === null) fail(`missing "${be}" at the end of the tag`);
     if ((next as Token).type === lexer.TOKEN_BLOCK_END) break;
     const expression = parser.parseExpression();
     const after = parser.peekToken();
@@ -135,10 +141,10 @@ export function parseCacheTag(ext: object, tagName: string, parser: NjkParser, n
   const bodyStart = parser.tokens.index;
   const body = parser.parseUntilBlocks(`end${tagName}`);
   const bodyEnd = parser.tokens.index;
-  if (parser.peekToken() === null) fail(`no matching <% end${tagName} %> for this tag.`);
+  if (parser.peekToken() === null) fail(`no matching ${bs} end${tagName} ${be} for this tag.`);
   parser.advanceAfterBlockEnd();
 
-  rejectUnsupportedBody(body, nodes, tagName, fail);
+  rejectUnsupportedBody(body, nodes, tagName, fail, bs, be);
   const loopPosition = () => new nodes.LookupVal(lineno, colno, new nodes.Symbol(lineno, colno, 'loop'), new nodes.Literal(lineno, colno, 'index0'));
   body.addChild(new nodes.Output(lineno, colno, [new nodes.TemplateData(lineno, colno, LOOP_SENTINEL), loopPosition()]));
 
@@ -163,13 +169,13 @@ export function parseCacheTag(ext: object, tagName: string, parser: NjkParser, n
   return new nodes.CallExtensionAsync(ext, 'run', args, [body]);
 }
 
-function rejectUnsupportedBody(body: NjkNode, nodes: NjkNodes, tagName: string, fail: (message: string, at?: { lineno: number; colno: number }) => never): void {
+function rejectUnsupportedBody(body: NjkNode, nodes: NjkNodes, tagName: string, fail: (message: string, at?: { lineno: number; colno: number }) => never, bs: string, be: string): void {
   const block = body.findAll(nodes.Block)[0];
-  if (block) fail(`a {% block %} cannot be inside a cached fragment (Nunjucks cannot compile it there); put the ${tagName} tag inside the block instead.`, block);
+  if (block) fail(`a ${bs} block ${be} cannot be inside a cached fragment (Nunjucks cannot compile it there); put the ${tagName} tag inside the block instead.`, block);
   const caller = body.findAll(nodes.Caller)[0];
-  if (caller) fail(`a {% call %} block cannot be inside a cached fragment (Nunjucks cannot compile it there); call the macro with a normal expression, or cache inside the macro's caller.`, caller);
+  if (caller) fail(`a ${bs} call ${be} block cannot be inside a cached fragment (Nunjucks cannot compile it there); call the macro with a normal expression, or cache inside the macro's caller.`, caller);
   const filterBlock = body.findAll(nodes.Filter).find((filter) => filter.args?.children?.[0] instanceof nodes.Capture);
-  if (filterBlock) fail(`a {% filter %} block cannot be inside a cached fragment (Nunjucks cannot compile it there); apply the filter to a variable instead.`, filterBlock);
+  if (filterBlock) fail(`a ${bs} filter ${be} block cannot be inside a cached fragment (Nunjucks cannot compile it there); apply the filter to a variable instead.`, filterBlock);
 }
 
 /**
@@ -195,11 +201,12 @@ function rejectUnsupportedContext(parser: NjkParser, tagName: string, fail: (mes
   }
   const enclosing = open.at(-1);
   if (enclosing === undefined) return;
+  const { BLOCK_START: open0, BLOCK_END: close0 } = tags;
   const advice: Record<string, string> = {
-    macro: `put the ${tagName} tag around the macro call instead: <% ${tagName} 600 name %>{{ myMacro() }}<% end${tagName} %>`,
+    macro: `put the ${tagName} tag around the macro call instead: ${open0} ${tagName} 600 name ${close0}{{ myMacro() }}${open0} end${tagName} ${close0}`,
     call: `pass the content to the macro as an argument instead of a call block, and put the ${tagName} tag around that macro call`,
     set: `cache the fragment where it is output, or compute the value in code with cache.getOrSet()`,
     filter: `capture the content with a set block and apply the filter to that variable ({{ content | upper }}), with the ${tagName} tag around the output`,
   };
-  fail(`cannot be used inside a {% ${enclosing} %} block: Nunjucks renders ${enclosing} blocks synchronously, so the cached output would be lost; ${advice[enclosing] ?? ''}.`);
+  fail(`cannot be used inside a ${open0} ${enclosing} ${close0} block: Nunjucks renders ${enclosing} blocks synchronously, so the cached output would be lost; ${advice[enclosing] ?? ''}.`);
 }

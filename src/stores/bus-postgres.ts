@@ -1,4 +1,5 @@
 import { Backlog, BusLink, checkMs, decode, newOrigin, withTimeout, type BusListener, type Invalidation, type InvalidationBus } from './bus.js';
+import { requireDriver } from './drivers.js';
 import { loadPg, quoteIdent, type PgClient, type PgPool } from './pg.js';
 
 export interface PostgresBusOptions {
@@ -22,6 +23,7 @@ const MAX_PAYLOAD_BYTES = 7_900;
  * process that receives it and reads again sees the new row.
  */
 export function createPostgresBus(url: string, options: PostgresBusOptions = {}): InvalidationBus {
+  requireDriver('@keyv/postgres', 'PostgreSQL bus');
   return new PostgresBus(url, options);
 }
 

@@ -1,6 +1,7 @@
 import type { RedisClientType } from '@keyv/redis';
 import { Backlog, BusLink, checkMs, decode, newOrigin, withTimeout, type BusListener, type Invalidation, type InvalidationBus } from './bus.js';
-import { openClient, type RedisConnection } from './redis-connection.js';
+import { requireDriver } from './drivers.js';
+import { destroyClient, openClient, type RedisConnection } from './redis-connection.js';
 
 export interface RedisBusOptions {
   /** Pub/sub channel (default "njkc:invalidate"); processes sharing a store must use the same one. */
@@ -25,6 +26,7 @@ const MAX_MESSAGE_BYTES = 64 * 1024;
  * died without a reset (a half-open socket delivers nothing and reports nothing).
  */
 export function createRedisBus(connection: string | RedisConnection, options: RedisBusOptions = {}): InvalidationBus {
+  requireDriver('@keyv/redis', 'Redis bus');
   return new RedisBus(typeof connection === 'string' ? { url: connection } : connection, options);
 }
 
@@ -79,7 +81,7 @@ class RedisBus implements InvalidationBus {
     this.#subscriber = undefined;
     const publisher = this.#publisher;
     this.#publisher = undefined;
-    await Promise.all([subscriber?.destroy(), publisher?.then((client) => client.destroy(), () => {})]);
+    await Promise.all([subscriber && destroyClient(subscriber, this.#connectTimeoutMs), publisher?.then((client) => destroyClient(client, this.#connectTimeoutMs), () => {})]);
   }
 
   async #subscribe(): Promise<void> {

@@ -144,6 +144,8 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
+    // Waiting is not a reason to keep the process alive (close() during a connect must let it exit).
+    timer.unref();
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
@@ -225,5 +227,7 @@ export class BusLink {
   close(): void {
     this.#closed = true;
     this.down('closed');
+    // Whoever waits for the subscription (a store's connect()) stops waiting: it will not come.
+    this.#readiness.wake();
   }
 }

@@ -1,6 +1,7 @@
 import { Keyv, type KeyvStoreAdapter } from 'keyv';
 import { StoreSpecError } from '../core/errors.js';
 import { KeyvStore } from './keyv-store.js';
+import { redactUrl } from './redact.js';
 import { createMemoryStore } from './memory.js';
 import { createRedisStore } from './redis.js';
 import { fromScaleOutUrl } from './scale-urls.js';
@@ -52,7 +53,7 @@ function fromUrl(spec: string): Store {
   if (text === 'memory' || text.startsWith('memory:')) {
     const query = new URLSearchParams(text.split('?')[1] ?? '');
     const maxBytes = query.get('maxBytes');
-    if (maxBytes !== null && !/^\d+$/.test(maxBytes)) throw new StoreSpecError(`memory store: maxBytes must be a whole number of bytes; got "${maxBytes}" in "${spec}".`);
+    if (maxBytes !== null && !/^\d+$/.test(maxBytes)) throw new StoreSpecError(`memory store: maxBytes must be a whole number of bytes; got "${maxBytes}" in "${redactUrl(spec)}".`);
     return createMemoryStore(maxBytes === null ? {} : { maxBytes: Number(maxBytes) });
   }
   const scaled = fromScaleOutUrl(text);
@@ -61,7 +62,7 @@ function fromUrl(spec: string): Store {
   if (scheme === 'sqlite') {
     const [rest = '', query = ''] = text.slice('sqlite://'.length).split('?');
     const path = decodeURIComponent(rest);
-    if (path === '') throw new StoreSpecError(`sqlite store needs a file: "sqlite://cache.db" (relative), "sqlite:///abs/path.db" or "sqlite://:memory:"; got "${spec}".`);
+    if (path === '') throw new StoreSpecError(`sqlite store needs a file: "sqlite://cache.db" (relative), "sqlite:///abs/path.db" or "sqlite://:memory:"; got "${redactUrl(spec)}".`);
     const table = new URLSearchParams(query).get('table');
     return createSqliteStore(table === null ? { path } : { path, table });
   }
@@ -69,9 +70,9 @@ function fromUrl(spec: string): Store {
     try {
       new URL(text);
     } catch (cause) {
-      throw new StoreSpecError(`Malformed Redis URL "${spec}". Expected redis://[user:password@]host:port[/db].`, { cause });
+      throw new StoreSpecError(`Malformed Redis URL "${redactUrl(spec)}". Expected redis://[user:password@]host:port[/db].`, { cause });
     }
     return createRedisStore({ url: text });
   }
-  throw new StoreSpecError(`Unknown cache store "${spec}". Use one of ${URL_FORMS}, or pass a Keyv instance or adapter.`);
+  throw new StoreSpecError(`Unknown cache store "${redactUrl(spec)}". Use one of ${URL_FORMS}, or pass a Keyv instance or adapter.`);
 }

@@ -1,4 +1,7 @@
 import type { Keyv } from 'keyv';
+import { FOREIGN_VALUE, withFastPath } from './serialize.js';
+
+export { FOREIGN_VALUE } from './serialize.js';
 import type { Store, StoreEntry, StoreUsage } from './types.js';
 
 export interface KeyvStoreOptions {
@@ -7,6 +10,16 @@ export interface KeyvStoreOptions {
   connect: () => Promise<Keyv>;
   /** Synchronous look-up in an in-process backend (see `Store.peek`). */
   peek?: (key: string) => unknown;
+  /**
+   * Synchronous access to the same data, once it is open (SQLite through better-sqlite3): reads,
+   * writes and `peek` use it instead of Keyv's asynchronous path.
+   */
+  sync?: () => SyncAccess | undefined;
+  /**
+   * Decode rows without Keyv's reviver where no escaped string can be in them (serialize.ts), for
+   * stores whose Keyv we build with the default serialiser.
+   */
+  fastDeserialize?: boolean;
   /** How to disconnect, when Keyv's own `disconnect()` is not enough. */
   disconnect?: (keyv: Keyv) => Promise<void>;
   /** Extra clean-up after Keyv disconnects (timers, file handles). */
@@ -16,10 +29,37 @@ export interface KeyvStoreOptions {
   sweep?: (keyv: Keyv) => Promise<number>;
 }
 
+/** The store's data, synchronously, exactly as Keyv would read and write it. */
+export interface SyncAccess {
+  get(key: string): unknown;
+  getMany(keys: readonly string[]): unknown[];
+  setMany(entries: readonly StoreEntry[]): void;
+  /** Whether something was removed. */
+  deleteMany(keys: readonly string[]): boolean;
+}
+
+/** Make Keyv's deserialisation read a text it cannot parse (or that lacks Keyv's `{ value }` wrapper) as `FOREIGN_VALUE`. */
+function tolerateForeignValues(keyv: Keyv): void {
+  const deserialize = keyv.deserialize;
+  if (typeof deserialize !== 'function') return;
+  keyv.deserialize = (async (data: string) => {
+    let parsed: unknown;
+    try {
+      parsed = await deserialize(data);
+    } catch {
+      return { value: FOREIGN_VALUE };
+    }
+    if (parsed === undefined || parsed === null) return parsed as undefined;
+    if (typeof parsed !== 'object' || !('value' in parsed)) return { value: FOREIGN_VALUE };
+    return parsed;
+  }) as Keyv['deserialize'];
+}
+
 /** Adapts any Keyv instance to the narrow `Store` contract. */
 export class KeyvStore implements Store {
   readonly kind: string;
   readonly peek?: (key: string) => unknown;
+  readonly peekMany?: (keys: readonly string[]) => unknown[] | undefined;
   readonly usage?: () => Promise<StoreUsage>;
   readonly createTable?: () => Promise<void>;
   readonly sweep?: () => Promise<number>;
@@ -30,8 +70,25 @@ export class KeyvStore implements Store {
     this.kind = options.kind;
     this.#options = options;
     // Optional capabilities exist only where the backend has them, so callers can test for them.
-    const { peek, usage, createTable, sweep } = options;
+    const { peek, sync, usage, createTable, sweep } = options;
     if (peek) this.peek = peek;
+    else if (sync) {
+      // Not answered here when reading fails: the asynchronous read that follows reports the error.
+      this.peek = (key) => {
+        try {
+          return sync()?.get(key);
+        } catch {
+          return undefined;
+        }
+      };
+      this.peekMany = (keys) => {
+        try {
+          return sync()?.getMany(keys);
+        } catch {
+          return undefined;
+        }
+      };
+    }
     if (usage) this.usage = async () => usage(await this.keyv());
     if (createTable) this.createTable = async () => createTable(await this.keyv());
     if (sweep) this.sweep = async () => sweep(await this.keyv());
@@ -43,6 +100,8 @@ export class KeyvStore implements Store {
         // Errors must reach the caller (which fails open), not vanish into Keyv's event emitter.
         keyv.throwOnErrors = true;
         keyv.on('error', () => {});
+        if (this.#options.fastDeserialize === true) keyv.deserialize = withFastPath(keyv.deserialize as (raw: string) => unknown) as typeof keyv.deserialize;
+        tolerateForeignValues(keyv);
         return keyv;
       },
       (error: unknown) => {
@@ -56,37 +115,64 @@ export class KeyvStore implements Store {
   }
 
   async connect(): Promise<void> {
+    const keyv = await this.keyv();
     // A read of a key nobody writes: loads the driver, opens the connection, creates SQL tables.
-    await (await this.keyv()).get('__njkc_connect__');
+    // Some drivers never reject it while they cannot connect: node-redis retries forever and only
+    // emits an error per attempt. The first error emitted meanwhile is the answer.
+    let onError: ((error: unknown) => void) | undefined;
+    const failed = new Promise<never>((_, reject) => {
+      onError = reject;
+      keyv.on('error', onError);
+    });
+    try {
+      await Promise.race([keyv.get('__njkc_connect__'), failed]);
+    } finally {
+      if (onError) keyv.off('error', onError);
+    }
   }
 
   async get(key: string): Promise<unknown> {
+    const sync = this.#options.sync?.();
+    if (sync !== undefined) return sync.get(key);
     return (await this.keyv()).get(key);
   }
 
   async getMany(keys: readonly string[]): Promise<unknown[]> {
     if (keys.length === 0) return [];
+    const sync = this.#options.sync?.();
+    if (sync !== undefined) return sync.getMany(keys);
     const keyv = await this.keyv();
     return keyv.getMany([...keys]);
   }
 
   async set(key: string, value: unknown, ttlMs: number | undefined): Promise<void> {
+    const sync = this.#options.sync?.();
+    if (sync !== undefined) return sync.setMany([{ key, value, ttlMs }]);
     const ok = await (await this.keyv()).set(key, value, ttlMs);
     if (ok === false) throw new Error(`The ${this.kind} store refused to write "${key}".`);
   }
 
   async setMany(entries: readonly StoreEntry[]): Promise<void> {
     if (entries.length === 0) return;
+    const sync = this.#options.sync?.();
+    if (sync !== undefined) return sync.setMany(entries);
     const keyv = await this.keyv();
     await keyv.setMany(entries.map((e) => ({ key: e.key, value: e.value, ttl: e.ttlMs })));
   }
 
   async delete(key: string): Promise<boolean> {
+    const sync = this.#options.sync?.();
+    if (sync !== undefined) return sync.deleteMany([key]);
     return (await this.keyv()).delete(key);
   }
 
   async deleteMany(keys: readonly string[]): Promise<void> {
     if (keys.length === 0) return;
+    const sync = this.#options.sync?.();
+    if (sync !== undefined) {
+      sync.deleteMany(keys);
+      return;
+    }
     await (await this.keyv()).deleteMany([...keys]);
   }
 

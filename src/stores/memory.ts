@@ -1,5 +1,6 @@
 import { Keyv, type KeyvStoreAdapter, type StoredData } from 'keyv';
 import { LRUCache } from 'lru-cache';
+import { EntryTooLargeError } from '../core/errors.js';
 import { KeyvStore } from './keyv-store.js';
 import type { Store } from './types.js';
 
@@ -15,6 +16,11 @@ const ENTRY_OVERHEAD_BYTES = 96;
 
 /** Keyv's namespace for the memory store; Keyv prefixes every key with it. */
 const NAMESPACE = 'njkc';
+
+/** Bytes an entry counts against the budget: UTF-16 key and text (twice once parsed), plus bookkeeping. */
+function entrySize(key: string, raw: string, parsed: boolean): number {
+  return 2 * (key.length + raw.length * (parsed ? 2 : 1)) + ENTRY_OVERHEAD_BYTES;
+}
 
 interface Entry {
   /** The value as Keyv serialised it: `{"value":…,"expires":…}`. */
@@ -38,7 +44,7 @@ export class LruAdapter implements KeyvStoreAdapter {
     this.opts = { maxBytes };
     this.#lru = new LRUCache<string, Entry>({
       maxSize: maxBytes,
-      sizeCalculation: (entry, key) => 2 * (key.length + entry.raw.length * (entry.parsed === undefined ? 1 : 2)) + ENTRY_OVERHEAD_BYTES,
+      sizeCalculation: (entry, key) => entrySize(key, entry.raw, entry.parsed !== undefined),
       // Entries larger than the whole budget are refused rather than evicting everything.
       maxEntrySize: maxBytes,
     });
@@ -89,6 +95,14 @@ export class LruAdapter implements KeyvStoreAdapter {
    */
   async set(key: string, value: unknown): Promise<boolean> {
     if (typeof value !== 'string') throw new TypeError('LruAdapter stores strings serialised by Keyv.');
+    const size = entrySize(key, value, false);
+    if (size > this.opts.maxBytes) {
+      // lru-cache would drop it silently (and keep an older value under the key): say so instead.
+      this.#lru.delete(key);
+      throw new EntryTooLargeError(
+        `The memory store did not store "${key}": it takes ${size} bytes, more than the store's whole budget of ${this.opts.maxBytes} bytes. Raise the budget ("memory://?maxBytes=…" or createMemoryStore({ maxBytes })), or lower the cache's maxEntryBytes so such values are skipped before they reach the store.`,
+      );
+    }
     this.#lru.set(key, { raw: value });
     return true;
   }

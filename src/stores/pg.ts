@@ -3,6 +3,7 @@
  * need no dependency of our own), typed by the few members we use.
  */
 import { createRequire } from 'node:module';
+import { requireDriver } from './drivers.js';
 
 export interface PgQueryResult {
   rows: Array<Record<string, unknown>>;
@@ -51,6 +52,7 @@ let loaded: PgModule | undefined;
 
 export function loadPg(): PgModule {
   if (loaded === undefined) {
+    requireDriver('@keyv/postgres', 'PostgreSQL');
     const fromKeyv = createRequire(createRequire(import.meta.url).resolve('@keyv/postgres'));
     loaded = fromKeyv('pg') as PgModule;
   }

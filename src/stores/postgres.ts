@@ -1,4 +1,5 @@
 import { Keyv } from 'keyv';
+import { importDriver, requireDriver } from './drivers.js';
 import { KeyvStore } from './keyv-store.js';
 import { loadPg } from './pg.js';
 import type { Store } from './types.js';
@@ -40,6 +41,7 @@ interface QueryingAdapter {
  * when any store closes, which would break every other store still open.
  */
 export function createPostgresStore(options: PostgresStoreOptions): Store {
+  requireDriver('@keyv/postgres', 'postgres://');
   const table = checkName(options.table ?? 'njkc_cache', 'table');
   const schema = checkName(options.schema ?? 'public', 'schema');
   const qualified = `${schema}.${table}`;
@@ -59,8 +61,9 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
 
   return new KeyvStore({
     kind: 'postgres',
+    fastDeserialize: true,
     connect: async () => {
-      const { KeyvPostgres } = await import('@keyv/postgres');
+      const { KeyvPostgres } = await importDriver('@keyv/postgres', 'postgres://', () => import('@keyv/postgres'));
       const pg = loadPg();
       const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10, connectionTimeoutMillis: options.connectTimeoutMs ?? 2_000, keepAlive: true });
       // An idle connection dropped by a server restart must not crash the process; the next query reconnects.

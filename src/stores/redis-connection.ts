@@ -1,5 +1,7 @@
 import type { RedisClientOptions, RedisClientType, RedisClusterOptions, RedisClusterType } from '@keyv/redis';
 import { StoreSpecError } from '../core/errors.js';
+import { redactUrl } from './redact.js';
+import { importDriver } from './drivers.js';
 
 /** A Redis Cluster: a few seed nodes (the client discovers the rest) and options for every node. */
 export interface RedisClusterConfig {
@@ -32,13 +34,13 @@ export const CLUSTER_URL_FORM = 'redis+cluster://[user:password@]host:port[,host
  */
 export function parseClusterUrl(spec: string): RedisClusterConfig {
   const match = /^(rediss?)\+cluster:\/\/(?:([^@/?]*)@)?([^/?#]+)\/?(?:[?#].*)?$/i.exec(spec.trim());
-  if (match === null) throw new StoreSpecError(`Malformed Redis Cluster URL "${spec}". Expected ${CLUSTER_URL_FORM}.`);
+  if (match === null) throw new StoreSpecError(`Malformed Redis Cluster URL "${redactUrl(spec)}". Expected ${CLUSTER_URL_FORM}.`);
   const [, scheme = 'redis', auth, hosts = ''] = match;
   const tls = scheme.toLowerCase() === 'rediss';
   const rootNodes = hosts.split(',').map((hostPort) => {
     const text = hostPort.trim();
     if (!/^(\[[0-9a-f:.]+\]|[^:\s]+):\d{1,5}$/i.test(text)) {
-      throw new StoreSpecError(`Redis Cluster URL "${spec}": "${text}" is not host:port. Expected ${CLUSTER_URL_FORM}.`);
+      throw new StoreSpecError(`Redis Cluster URL "${redactUrl(spec)}": "${text}" is not host:port. Expected ${CLUSTER_URL_FORM}.`);
     }
     return { url: `${tls ? 'rediss' : 'redis'}://${text}` };
   });
@@ -84,7 +86,7 @@ export function clusterOptions(cluster: RedisClusterConfig, options: RedisConnec
  * messages are broadcast to every node of a cluster, so one node serves the invalidation bus.
  */
 export async function openClient(connection: RedisConnection, options: RedisConnectOptions = {}): Promise<RedisClientType> {
-  const { createClient } = await import('@keyv/redis');
+  const { createClient } = await importDriver('@keyv/redis', 'Redis', () => import('@keyv/redis'));
   if (connection.cluster !== undefined) {
     const first = connection.cluster.rootNodes[0];
     if (first === undefined) throw new StoreSpecError('A Redis Cluster configuration needs at least one root node.');
@@ -97,6 +99,43 @@ export async function openClient(connection: RedisConnection, options: RedisConn
 
 /** A cluster client (for commands that name a key, routed to the node owning its slot). */
 export async function openCluster(cluster: RedisClusterConfig, options: RedisConnectOptions = {}): Promise<RedisClusterType> {
-  const { createCluster } = await import('@keyv/redis');
+  const { createCluster } = await importDriver('@keyv/redis', 'Redis Cluster', () => import('@keyv/redis'));
   return createCluster(clusterOptions(cluster, options)) as unknown as RedisClusterType;
+}
+
+/** The parts of a node-redis client (or cluster) that closing needs. */
+export interface ClosableClient {
+  isOpen: boolean;
+  isReady: boolean;
+  destroy(): unknown;
+  once(event: 'ready' | 'error', listener: () => void): unknown;
+  off(event: 'ready' | 'error', listener: () => void): unknown;
+}
+
+/**
+ * Close a client now, without waiting for queued commands. A client still opening its connection
+ * (stores and buses connect in the background) would finish opening after destroy() and keep the
+ * process alive — node-redis then reports itself closed and refuses a second destroy — so first
+ * wait for the attempt to end: ready, an error (Redis unreachable), or `timeoutMs`.
+ */
+export async function destroyClient(client: ClosableClient, timeoutMs: number): Promise<void> {
+  if (client.isOpen && !client.isReady) {
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        client.off('ready', done);
+        client.off('error', done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      timer.unref();
+      client.once('ready', done);
+      client.once('error', done);
+    });
+  }
+  try {
+    await client.destroy();
+  } catch {
+    // already closed
+  }
 }

@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import type { RedisClientType, RedisClusterType } from '@keyv/redis';
 import { StoreSpecError } from '../core/errors.js';
 import type { DistributedLock } from './lock.js';
+import { requireDriver } from './drivers.js';
 import { openClient, openCluster, parseClusterUrl, type RedisConnection } from './redis-connection.js';
+import { redactUrl } from './redact.js';
 
 export interface RedisLockOptions {
   /** Prepended to every lock key (default "njkc:lock:"). */
@@ -44,6 +46,7 @@ class RedisLock implements DistributedLock {
       return;
     }
     this.#owned = true;
+    requireDriver('@keyv/redis', 'Redis lock');
     const spec = typeof connection === 'string' ? toConnection(connection) : connection;
     this.#client = (async () => {
       const client: RedisClientType | RedisClusterType = spec.cluster === undefined ? await openClient(spec, opts) : await openCluster(spec.cluster, opts);
@@ -88,6 +91,6 @@ function isClient(value: unknown): value is LockClient {
 
 function toConnection(url: string): RedisConnection {
   if (/^rediss?\+cluster:\/\//i.test(url)) return { cluster: parseClusterUrl(url) };
-  if (!/^rediss?:\/\//i.test(url)) throw new StoreSpecError(`createRedisLock needs a redis:// or redis+cluster:// URL; got "${url}".`);
+  if (!/^rediss?:\/\//i.test(url)) throw new StoreSpecError(`createRedisLock needs a redis:// or redis+cluster:// URL; got "${redactUrl(url)}".`);
   return { url };
 }

@@ -1,6 +1,7 @@
 import { Keyv } from 'keyv';
+import { importDriver, requireDriver } from './drivers.js';
 import { KeyvStore } from './keyv-store.js';
-import { clientOptions, clusterOptions, type RedisConnection } from './redis-connection.js';
+import { clientOptions, clusterOptions, destroyClient, type ClosableClient, type RedisConnection } from './redis-connection.js';
 import type { Store } from './types.js';
 
 export type RedisStoreOptions = RedisConnection & {
@@ -18,12 +19,14 @@ export type RedisStoreOptions = RedisConnection & {
  * with its tags' tokens) are split by slot, so keys and tag tokens may live on different shards.
  */
 export function createRedisStore(options: RedisStoreOptions): Store {
+  requireDriver('@keyv/redis', 'redis://');
   const namespace = options.namespace ?? 'njkc';
   const flags = { namespace, throwOnConnectError: true, throwOnErrors: true };
   return new KeyvStore({
     kind: 'redis',
+    fastDeserialize: true,
     connect: async () => {
-      const { createKeyv, createCluster, default: KeyvRedis } = await import('@keyv/redis');
+      const { createKeyv, createCluster, default: KeyvRedis } = await importDriver('@keyv/redis', 'redis://', () => import('@keyv/redis'));
       if (options.cluster === undefined) return createKeyv(clientOptions(options.url, options), flags);
       // createKeyv() takes single servers only; build the same Keyv around a cluster adapter.
       const cluster = createCluster(clusterOptions(options.cluster, options));
@@ -50,12 +53,8 @@ export function createRedisStore(options: RedisStoreOptions): Store {
     // (and does nothing while the first connection is still being attempted): close the socket
     // and stop reconnecting instead. Cached data needs no goodbye.
     disconnect: async (keyv) => {
-      const client = (keyv.store as { client: { destroy(): unknown } }).client;
-      try {
-        await client.destroy();
-      } catch {
-        // already closed
-      }
+      await destroyClient((keyv.store as { client: ClosableClient }).client, options.connectTimeoutMs ?? 2_000);
     },
   });
 }
+

@@ -21,6 +21,7 @@ import { parseClusterUrl, type RedisConnection } from './redis-connection.js';
 import { createRedisStore } from './redis.js';
 import { createTieredStore } from './tiered.js';
 import type { Store } from './types.js';
+import { redactUrl } from './redact.js';
 
 const TIER_PARAMS = ['tier', 'tierBytes', 'tierMaxAgeMs'];
 
@@ -47,20 +48,20 @@ export function fromScaleOutUrl(spec: string): Store | undefined {
     try {
       db = /^\/(\d+)/.exec(new URL(url).pathname)?.[1] ?? '0';
     } catch (cause) {
-      throw new StoreSpecError(`Malformed Redis URL "${spec}". Expected redis://[user:password@]host:port[/db].`, { cause });
+      throw new StoreSpecError(`Malformed Redis URL "${redactUrl(spec)}". Expected redis://[user:password@]host:port[/db].`, { cause });
     }
     // Pub/sub channels are not scoped by database number: name it in the channel.
     return tier(createRedisStore({ url }), createRedisBus(url, { channel: `njkc:invalidate:${db}` }), params, spec);
   }
   if (scheme === 'sqlite' && tiered) {
-    throw new StoreSpecError(`"${spec}": SQLite has no way to notify other processes, so a first tier cannot be kept coherent from a URL. Use createTieredStore(createSqliteStore(…), { bus: createRedisBus(url) }), or { bus: null } for a single process.`);
+    throw new StoreSpecError(`"${redactUrl(spec)}": SQLite has no way to notify other processes, so a first tier cannot be kept coherent from a URL. Use createTieredStore(createSqliteStore(…), { bus: createRedisBus(url) }), or { bus: null } for a single process.`);
   }
   return undefined;
 }
 
 function tier(shared: Store, bus: InvalidationBus, params: URLSearchParams, spec: string): Store {
   const kind = params.get('tier');
-  if (kind !== 'memory') throw new StoreSpecError(`"${spec}": the only first tier is "tier=memory"; got ${kind === null ? 'tier options without tier=memory' : `"tier=${kind}"`}.`);
+  if (kind !== 'memory') throw new StoreSpecError(`"${redactUrl(spec)}": the only first tier is "tier=memory"; got ${kind === null ? 'tier options without tier=memory' : `"tier=${kind}"`}.`);
   const maxBytes = whole(params.get('tierBytes'), 'tierBytes', spec);
   const maxAgeMs = whole(params.get('tierMaxAgeMs'), 'tierMaxAgeMs', spec);
   return createTieredStore(shared, { bus, ...(maxBytes === undefined ? {} : { maxBytes }), ...(maxAgeMs === undefined ? {} : { maxAgeMs }) });
@@ -68,7 +69,7 @@ function tier(shared: Store, bus: InvalidationBus, params: URLSearchParams, spec
 
 function whole(text: string | null, name: string, spec: string): number | undefined {
   if (text === null) return undefined;
-  if (!/^[1-9]\d*$/.test(text)) throw new StoreSpecError(`"${spec}": ${name} must be a positive whole number; got "${text}".`);
+  if (!/^[1-9]\d*$/.test(text)) throw new StoreSpecError(`"${redactUrl(spec)}": ${name} must be a positive whole number; got "${text}".`);
   return Number(text);
 }
 

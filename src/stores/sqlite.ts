@@ -1,5 +1,7 @@
 import { Keyv } from 'keyv';
+import { importDriver, requireDriver } from './drivers.js';
 import { KeyvStore } from './keyv-store.js';
+import { openSqliteSync, type SqliteSync } from './sqlite-sync.js';
 import type { Store } from './types.js';
 
 export interface SqliteStoreOptions {
@@ -11,6 +13,11 @@ export interface SqliteStoreOptions {
   sweepIntervalMs?: number;
   /** How long a writer waits for a lock held by another process, in ms (default 5 000). */
   busyTimeoutMs?: number;
+  /**
+   * Read and write synchronously through `better-sqlite3` when it is installed (default true): warm
+   * hits are answered inside the render, at local speed. `false` uses `@keyv/sqlite`'s driver only.
+   */
+  syncReads?: boolean;
 }
 
 interface SqliteAdapter {
@@ -26,8 +33,11 @@ interface SqliteAdapter {
 export function createSqliteStore(options: SqliteStoreOptions): Store {
   const table = options.table ?? 'njkc_cache';
   if (!/^\w+$/.test(table)) throw new RangeError(`SQLite table name must be letters, digits and underscores; got "${table}".`);
+  requireDriver('@keyv/sqlite', 'sqlite://');
   const sweepEvery = options.sweepIntervalMs ?? 60_000;
+  const busyTimeout = options.busyTimeoutMs ?? 5_000;
   let timer: NodeJS.Timeout | undefined;
+  let sync: SqliteSync | undefined;
 
   const adapterOf = (keyv: Keyv): SqliteAdapter => keyv.store as SqliteAdapter;
   const sweep = async (keyv: Keyv): Promise<number> => {
@@ -41,19 +51,34 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
 
   return new KeyvStore({
     kind: 'sqlite',
+    fastDeserialize: true,
     connect: async () => {
-      const { default: KeyvSqlite } = await import('@keyv/sqlite');
-      const adapter = new KeyvSqlite({ uri: `sqlite://${options.path}`, table, busyTimeout: options.busyTimeoutMs ?? 5_000 });
+      const { default: KeyvSqlite } = await importDriver('@keyv/sqlite', 'sqlite://', () => import('@keyv/sqlite'));
+      const adapter = new KeyvSqlite({ uri: `sqlite://${options.path}`, table, busyTimeout });
       const keyv = new Keyv({ store: adapter, namespace: 'njkc' });
-      // WAL lets readers in other processes proceed while one process writes.
-      if (options.path !== ':memory:') await (adapter as unknown as SqliteAdapter).query('PRAGMA journal_mode = WAL');
+      if (options.path !== ':memory:') {
+        // WAL lets readers in other processes proceed while one process writes; a cache need not
+        // wait for the disk on every commit.
+        await (adapter as unknown as SqliteAdapter).query('PRAGMA journal_mode = WAL');
+        await (adapter as unknown as SqliteAdapter).query('PRAGMA synchronous = NORMAL');
+        // Local speed when better-sqlite3 is installed (a second connection, so not for an
+        // in-memory database, which is private to its connection).
+        if (options.syncReads !== false) {
+          sync = await openSqliteSync({ path: options.path, table: adapterOf(keyv).opts.table, namespace: 'njkc', busyTimeoutMs: busyTimeout, serialize: keyv.serialize as (data: unknown) => string, deserialize: keyv.deserialize as (raw: string) => unknown });
+        }
+      }
       if (sweepEvery > 0) {
         timer = setInterval(() => void sweep(keyv).catch(() => {}), sweepEvery);
         timer.unref();
       }
       return keyv;
     },
-    onClose: () => clearInterval(timer),
+    sync: () => sync,
+    onClose: () => {
+      clearInterval(timer);
+      sync?.close();
+      sync = undefined;
+    },
     createTable: async (keyv) => {
       // The adapter runs CREATE TABLE IF NOT EXISTS when it connects; a query waits for that.
       await adapterOf(keyv).query('SELECT 1');

@@ -218,8 +218,10 @@ export class TieredStore extends EventEmitter<TierEvents> implements Store {
 
   /** The first tier's size and counters. */
   /** Other processes' invalidations, as stored keys or "clear" (see `Store.subscribe`). */
-  subscribe(listener: (change: readonly string[] | 'clear') => void): void {
-    this.on('invalidate', (message) => listener(message === 'clear' ? 'clear' : message.keys));
+  subscribe(listener: (change: readonly string[] | 'clear') => void): () => void {
+    const forward = (message: Invalidation): void => listener(message === 'clear' ? 'clear' : message.keys);
+    this.on('invalidate', forward);
+    return () => this.off('invalidate', forward);
   }
 
   tierStats(): TierStats {

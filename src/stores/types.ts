@@ -48,11 +48,18 @@ export interface Store {
    */
   peek?(key: string): unknown;
   /**
+   * Synchronous `getMany` for a store that reads in this process without a round trip (SQLite
+   * through better-sqlite3); `undefined` when it cannot answer now. A render's lookups then read
+   * one statement's worth at a time.
+   */
+  peekMany?(keys: readonly string[]): unknown[] | undefined;
+  /**
    * Changes other processes made to this store, as they arrive (stored keys, or "clear"), for
    * stores that learn of them (a first tier on an invalidation bus). The cache uses them to stop
-   * its in-flight renders of those keys from storing older results.
+   * its in-flight renders of those keys from storing older results. Returns the function that
+   * removes the listener (the cache calls it on `close()`).
    */
-  subscribe?(listener: (change: readonly string[] | 'clear') => void): void;
+  subscribe?(listener: (change: readonly string[] | 'clear') => void): (() => void) | void;
   /** Entries and bytes, where the backend can tell. */
   usage?(): Promise<StoreUsage>;
   /** Create the backing table now (SQL stores) — Django's `createcachetable`. Idempotent. */

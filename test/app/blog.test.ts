@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCache } from '../../src/index.js';
 import { PAGE_SIZE } from '../../app/posts.js';
@@ -114,6 +115,19 @@ describe('demo blog', () => {
       expect((await client.get('/posts/99999')).status).toBe(404);
       expect((await client.get('/posts/nope')).status).toBe(404);
       expect((await client.get('/no/such/page')).status).toBe(404);
+    });
+
+    it('never shows a file system path on a 4xx page', async () => {
+      const client = new Client(run.url);
+      const root = fileURLToPath(new URL('../..', import.meta.url));
+      for (const path of ['/static/nope.css', '/static/%E0%A4%A', '/static/../../etc/passwd', '/posts/%E0%A4%A', '/no/such/page']) {
+        const response = await client.get(path);
+        const body = await response.text();
+        expect(response.status, path).toBeGreaterThanOrEqual(400);
+        expect(response.status, path).toBeLessThan(500);
+        expect(body, path).not.toContain(root);
+        expect(body, path).not.toMatch(/ENOENT|\/app\/public|node_modules|\n\s+at /);
+      }
     });
   });
 

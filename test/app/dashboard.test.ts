@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PAGE_SIZE } from '../../app/posts.js';
 import { Client, startDemo, type Running } from './support.js';
@@ -35,6 +36,22 @@ describe('cache dashboard at /_cache', () => {
     expect(body.store.kind).toBe('memory');
     expect(body.labels.map((l) => [l.name, l.kind])).toContainEqual(['data:post-list', 'data']);
     expect(body.series.length).toBe(60);
+  });
+
+  it('answers only to a loopback host name when no token is set (no DNS rebinding)', async () => {
+    const { port } = new URL(run.url);
+    const status = (host: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, path: '/_cache', headers: { host } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    expect(await status(`attacker.example:${port}`)).toBe(403);
+    expect(await status('rebind.127.0.0.1.nip.io')).toBe(403);
+    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `app.localhost:${port}`]) expect(await status(host), host).toBe(200);
   });
 
   it('refuses requests that came through a proxy when no token is set', async () => {
@@ -88,14 +105,30 @@ describe('cache dashboard at /_cache', () => {
       await client.post('/_cache/invalidate-tag', { _csrf: csrf, tag: 'post-titles' });
       expect((await client.page('/')).timing).toMatchObject({ misses: 1 }); // the sidebar
       const html = await (await client.get('/_cache')).text();
-      expect(html).toMatch(/<td>tag post-titles<\/td><td><code>POST \/_cache\/invalidate-tag<\/code>/);
+      expect(html).toMatch(/<td data-title="What">tag post-titles<\/td><td data-title="From"><code>POST \/_cache\/invalidate-tag<\/code>/);
     });
 
-    it('clear everything', async () => {
+    it('lists a fragment invalidation with its name and vary-on values, not a key hash', async () => {
       const client = new Client(run.url);
       await client.page('/');
       const csrf = await client.csrf('/_cache');
-      const response = await client.post('/_cache/clear', { _csrf: csrf });
+      await client.post('/_cache/invalidate-fragment', { _csrf: csrf, name: 'card', vary: '299' });
+      const html = await (await client.get('/_cache')).text();
+      expect(html).toContain('<td data-title="What">fragment card [299]</td>');
+      expect(html).not.toMatch(/fragment card #[0-9a-f]{8}/);
+    });
+
+    it('clear everything, after a confirmation', async () => {
+      const client = new Client(run.url);
+      await client.page('/');
+      const csrf = await client.csrf('/_cache');
+      const asked = await client.post('/_cache/clear', { _csrf: csrf });
+      expect(asked.status).toBe(303);
+      const question = await (await client.get(asked.headers.get('location') ?? '')).text();
+      expect(question).toContain('Clear the whole cache?');
+      expect(question).toMatch(/<input type="hidden" name="confirm" value="yes">\s*<button type="submit" class="danger">Yes, clear everything<\/button>/);
+      expect((await client.page('/')).timing).toMatchObject({ misses: 0 }); // nothing cleared yet
+      const response = await client.post('/_cache/clear', { _csrf: csrf, confirm: 'yes' });
       expect(response.status).toBe(303);
       expect((await client.page('/')).timing).toMatchObject({ misses: PAGE_SIZE + 2, hits: 0 });
       expect(await (await client.get('/_cache')).text()).toContain('everything (clear)');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createCache } from '../../src/index.js';
 import { CacheActivity, describeInvalidation, describeKey } from '../../app/dashboard/activity.js';
-import { hitMissChart } from '../../app/dashboard/chart.js';
+import { chartAxis, hitMissChart } from '../../app/dashboard/chart.js';
 import { serverTiming } from '../../app/request-metrics.js';
 import { isLoopback, parseCookies } from '../../app/security.js';
 
@@ -72,6 +72,17 @@ describe('dashboard activity', () => {
     expect(describeKey(':1:view:about.njk:42')).toBe('view about.njk 42');
     expect(describeKey(':1:post-list:1')).toBe('key :1:post-list:1');
     expect(describeInvalidation({ kind: 'tags', tags: ['post:1'] })).toBe('tag post:1');
+    expect(describeInvalidation({ kind: 'keys', keys: [':1:fragment:card:5f0c8e1a'], fragment: { name: 'card', varyOn: [42, '2026-01-03'] } })).toBe('fragment card [42, "2026-01-03"]');
+  });
+
+  it('hears which fragment invalidateFragment removed, with its vary-on values', async () => {
+    const cache = createCache({ logger: false });
+    const activity = new CacheActivity(cache);
+    await cache.invalidateFragment('card', [42]);
+    await cache.invalidateFragment('sidebar');
+    expect(activity.invalidations().map((r) => r.what)).toEqual(['fragment sidebar', 'fragment card [42]']);
+    activity.dispose();
+    await cache.close();
   });
 });
 
@@ -88,5 +99,15 @@ describe('hit/miss chart', () => {
     expect(svg.match(/<rect /g)).toHaveLength(2);
     expect(svg).toContain('<title>00:00:00 UTC: 3 hits, 1 misses</title>');
     expect(svg).toContain('aria-label="Cache lookups over the last 0 minutes');
+  });
+
+  it('labels its scale (0, middle, maximum) and its time axis, also in HTML for narrow screens', () => {
+    const series = Array.from({ length: 60 }, (_, i) => ({ start: Date.UTC(2026, 0, 1, 12, 0, 0) + i * 10_000, hits: i, misses: 0 }));
+    const svg = hitMissChart(series, { bucketMs: 10_000 });
+    const labels = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+    expect(labels).toEqual(['0', '30', '59', '12:00', '12:02', '12:05', '12:07', 'now']);
+    const axis = chartAxis(series, { bucketMs: 10_000 });
+    expect([...axis.matchAll(/<span>([^<]*)<\/span>/g)].map((m) => m[1])).toEqual(['12:00', '12:02', '12:05', '12:07', 'now']);
+    expect(axis).toContain('scale 0 to 59 (dashed lines at 30 and 59)');
   });
 });

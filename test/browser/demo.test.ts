@@ -18,6 +18,16 @@ vi.setConfig({ testTimeout: 60_000 });
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOT = process.env.DASHBOARD_SCREENSHOT ?? fileURLToPath(new URL('../../test-results/dashboard.png', import.meta.url));
+const PHONE_SCREENSHOT = fileURLToPath(new URL('../../test-results/dashboard-390.png', import.meta.url));
+
+/** How far the page would scroll sideways (0 when it fits the viewport). */
+async function sidewaysOverflow(page: Page): Promise<number> {
+  type Doc = { documentElement: { scrollWidth: number; clientWidth: number } };
+  return page.evaluate(() => {
+    const { documentElement } = (globalThis as unknown as { document: Doc }).document;
+    return documentElement.scrollWidth - documentElement.clientWidth;
+  });
+}
 // Without these Chromium keeps trying to reach Google's services from a machine with no network.
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
@@ -79,6 +89,17 @@ if (!existsSync(CHROMIUM)) {
       expect(seen.db?.duration).toBe(0);
       expect(seen.cache?.description).toBe(`${PAGE_SIZE + 2} hits, 0 misses, 0 stale`);
       expect(seen.total?.duration).toBeGreaterThan(0);
+      // The footer says so, from the same Server-Timing numbers.
+      await expect.poll(() => page.getByTestId('served').getAttribute('data-served')).toBe('cache');
+      expect(await page.getByTestId('served').textContent()).toBe(`This view was served from the cache: ${PAGE_SIZE + 2} hits, 0 stale, 0 database queries, ${seen.total?.duration.toFixed(1)} ms.`);
+    });
+
+    it('says in the footer when a view was rendered rather than served from the cache', async () => {
+      await page.goto(`${run.url}/posts/298`);
+      await expect.poll(() => page.getByTestId('served').getAttribute('data-served')).toBe('render');
+      const seen = await navigationTiming(page);
+      const queries = /(\d+) quer/.exec(seen.db?.description ?? '')?.[1];
+      expect(await page.getByTestId('served').textContent()).toMatch(new RegExp(`^This view was rendered now: \\d+ miss(es)?, \\d+ hits, ${queries} database quer`));
     });
 
     it('signs in through the form and greets the user outside the fragments', async () => {
@@ -135,6 +156,27 @@ if (!existsSync(CHROMIUM)) {
       mkdirSync(join(SCREENSHOT, '..'), { recursive: true });
       await page.screenshot({ path: SCREENSHOT, fullPage: true });
       expect(existsSync(SCREENSHOT)).toBe(true);
+    });
+
+    it('fits a 390 px phone: no sideways scroll on the dashboard or the pages, a labelled chart, and a screenshot', async () => {
+      await page.setViewportSize({ width: 390, height: 844 });
+      try {
+        for (const path of ['/', '/posts/299', '/about']) {
+          await page.goto(`${run.url}${path}`);
+          expect(await sidewaysOverflow(page), path).toBe(0);
+        }
+        await page.goto(`${run.url}/_cache`);
+        expect(await sidewaysOverflow(page)).toBe(0);
+        // The per-fragment table becomes one card per row, each figure labelled.
+        const cardRow = page.locator('tr[data-label="card"]');
+        expect((await cardRow.boundingBox())?.width ?? 999).toBeLessThanOrEqual(390);
+        expect(await cardRow.getByTestId('label-hits').evaluate((td) => (globalThis as unknown as { getComputedStyle(e: unknown, pseudo: string): { content: string } }).getComputedStyle(td, '::before').content)).toBe('"Hits"');
+        expect(await page.locator('.axis span').allTextContents()).toHaveLength(5);
+        await page.screenshot({ path: PHONE_SCREENSHOT, fullPage: true });
+        expect(existsSync(PHONE_SCREENSHOT)).toBe(true);
+      } finally {
+        await page.setViewportSize({ width: 1280, height: 900 });
+      }
     });
   });
 }

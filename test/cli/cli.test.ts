@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sqlite3 from 'sqlite3';
@@ -66,6 +66,15 @@ describe('njk-cache: the command line itself', () => {
     }
   });
 
+  it('never prints the credentials of a store URL it rejects', async () => {
+    const results = await Promise.all(['redis://app:s3cret@127.0.0.1:99999999/0', 'redis://:s3cret@127.0.0.1:6379/0?tier=memroy', 'postgres://app@db/x?password=s3cret&tier=disk'].map((url) => cli(['stats', '--store', url])));
+    for (const result of results) {
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/bad store URL/);
+      expect(result.stderr + result.stdout).not.toContain('s3cret');
+    }
+  });
+
   it('exits 1 when the store cannot be reached, on every command', async () => {
     const port = await closedPort();
     const url = `redis://:hunter2@127.0.0.1:${port}/0`;
@@ -75,6 +84,25 @@ describe('njk-cache: the command line itself', () => {
       expect(result.stderr).toContain(`njk-cache: error: cannot reach the cache store redis://:***@127.0.0.1:${port}/0`);
       expect(result.stderr).not.toContain('hunter2');
     }
+  });
+
+  it('fails in well under a second on a refused connection, naming the cause (no "--timeout" advice)', async () => {
+    const port = await closedPort();
+    const started = performance.now();
+    // The default --timeout (5 000 ms): only the driver's own answer can make it fast.
+    const result = await cli(['stats', '--store', `redis://127.0.0.1:${port}/0`]);
+    const elapsed = performance.now() - started;
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`cannot reach the cache store redis://127.0.0.1:${port}/0: connection refused at 127.0.0.1:${port} (ECONNREFUSED)`);
+    expect(result.stderr).not.toContain('--timeout');
+    // Node's own start-up is part of this; on a loaded two-core machine it alone can take 300 ms.
+    expect(elapsed).toBeLessThan(1_000);
+  });
+
+  it('names a host that does not resolve as a DNS failure', async () => {
+    const result = await cli(['stats', '--store', 'redis://no-such-host.invalid:6379/0']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('DNS lookup of the host "no-such-host.invalid" failed');
   });
 
   it('refuses the memory store where it could only mislead (it is private to the CLI process)', async () => {
@@ -89,6 +117,18 @@ describe('njk-cache: the command line itself', () => {
     const result = await cli(['stats', '--store', `sqlite://${join(dir, 'typo.db')}`]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`no SQLite cache at ${join(dir, 'typo.db')}`);
+  });
+
+  it('render and warm refuse a SQLite file that does not exist too (only create-table creates one)', async () => {
+    const typo = join(dir, 'typo-render.db');
+    mkdirSync(join(dir, 'typo-templates'), { recursive: true });
+    writeFileSync(join(dir, 'typo-templates', 'x.njk'), 'x');
+    const results = await Promise.all([cli(['render', 'x.njk', '--templates', join(dir, 'typo-templates'), '--store', `sqlite://${typo}`]), cli(['warm', 'http://127.0.0.1:1/', '--store', `sqlite://${typo}`])]);
+    for (const result of results) {
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`no SQLite cache at ${typo}`);
+    }
+    expect(existsSync(typo)).toBe(false);
   });
 
   it('takes the store from CACHE_URL when --store is not given', async () => {
@@ -162,6 +202,7 @@ describe('njk-cache render', () => {
   it('prints the HTML, autoescaped, with fragments stored in the shared store', async () => {
     const store = `sqlite://${join(dir, 'render.db')}`;
     const args = ['render', 'list.njk', '--templates', templates, '--context', join(dir, 'context.json'), '--store', store, '--stats'];
+    expect((await cli(['create-table', '--store', store])).code).toBe(0); // render refuses a file that does not exist
     const first = await cli(args);
     expect(first.code).toBe(0);
     expect(first.stdout).toBe('<h1>Fish &amp; chips</h1><li>a</li><li>b</li>\n');

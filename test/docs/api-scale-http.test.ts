@@ -40,11 +40,14 @@ describe.skipIf(POSTGRES_URL === undefined)('PostgreSQL', () => {
     // #region postgres
     const shared = createPostgresStore({ url: process.env.POSTGRES_URL!, table });
     const cache = createCache({ store: createTieredStore(shared, { bus: createPostgresBus(process.env.POSTGRES_URL!) }) });
-    // #endregion
     await cache.set('k', 'v');
-    expect(await cache.get('k')).toBe('v');
-    await cache.clear();
-    await cache.close();
+    const value = await cache.get('k'); // 'v'
+    await cache.close(); // closes the store, its first tier and the bus
+    // #endregion
+    expect(value).toBe('v');
+    const again = createCache({ store: createPostgresStore({ url: process.env.POSTGRES_URL!, table }) });
+    await again.clear();
+    await again.close();
   });
 });
 
@@ -56,14 +59,16 @@ describe.skipIf(REDIS_URL === undefined)('Redis scale-out', () => {
     // #region tiered
     const shared = createRedisStore({ url, namespace });
     const tiered = createTieredStore(shared, { bus: createRedisBus(url), maxBytes: DEFAULT_TIER_BYTES });
-    const cache = createCache({ store: tiered, lock: createRedisLock(url) });
-    // #endregion
+    const lock = createRedisLock(url);
+    const cache = createCache({ store: tiered, lock });
     await cache.connect();
     await cache.set('k', 'v');
-    expect(await cache.get('k')).toBe('v');
-    expect(tiered.tierStats().live).toBe(true);
+    const live = tiered.tierStats().live; // true: the bus is connected
     await cache.clear();
-    await cache.close();
+    await cache.close(); // closes the store, its first tier and the bus
+    await lock.close(); // the lock is yours to close
+    // #endregion
+    expect(live).toBe(true);
   });
 });
 

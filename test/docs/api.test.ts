@@ -103,6 +103,8 @@ describe('examples', () => {
     // #region createCache
     const cache = createCache({ store: 'sqlite://cache.db', keyPrefix: 'blog', defaultTtl: 600 });
     await cache.connect(); // optional: wait until the store answers
+    // … and at shutdown, so the process can exit:
+    await cache.close();
     // #endregion
     expect(cache).toBeInstanceOf(Cache);
     // #region makeKey-method
@@ -110,7 +112,6 @@ describe('examples', () => {
     cache.makeKey('user:42', 3); // 'blog:3:user:42'
     // #endregion
     expect([cache.makeKey('user:42'), cache.makeKey('user:42', 3)]).toEqual(['blog:1:user:42', 'blog:3:user:42']);
-    await cache.close();
   });
 
   it('the low-level methods', async () => {
@@ -183,6 +184,19 @@ describe('examples', () => {
     }
     // #endregion
     expect(await cache.get('summary')).toBe('<p>summary</p>');
+    await cache.close();
+  });
+
+  it('readScope', async () => {
+    const cache = createCache();
+    // #region readScope
+    // One render of a report page: its lookups share a scope; the next render of 'report-page'
+    // reads everything this one looked up in one store round trip.
+    const scope = cache.readScope('report-page');
+    const rows = await Promise.all(['row:1', 'row:2'].map((key) => cache.fetch(key, async () => `<tr>${key}</tr>`, { ttl: 60, scope })));
+    scope.end();
+    // #endregion
+    expect(rows.map((row) => row.value)).toEqual(['<tr>row:1</tr>', '<tr>row:2</tr>']);
     await cache.close();
   });
 
@@ -317,9 +331,9 @@ describe('examples', () => {
     // #region createStore
     const store = createStore('sqlite://cache.db?table=pages'); // what createCache does with a URL
     const cache = createCache({ store });
+    await cache.close(); // closes the store too
     // #endregion
     expect(store.kind).toBe('sqlite');
-    await cache.close();
     // #region isStore
     isStore(createMemoryStore()); // true
     isStore(new Keyv()); // false: a Keyv is accepted as a StoreSpec, but it is not a Store

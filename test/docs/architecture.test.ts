@@ -83,8 +83,8 @@ describe('docs/architecture.md', () => {
       .join('\n')
       .replace(/"[a-z0-9]{8}\.[\w-]{8}"/g, '"TOKEN"')
       .replace(/"ms":[\d.]+/, '"ms":MS')
-      .replace(/"expires":\d+/, '"expires":1767225660000');
-    const expected = docOutput('envelope').replace(/"[a-z0-9]{8}\.[\w-]{8}"/g, '"TOKEN"').replace(/"ms":[\d.]+/, '"ms":MS');
+      .replace(/"expires":\d+/g, '"expires":EXPIRES');
+    const expected = docOutput('envelope').replace(/"[a-z0-9]{8}\.[\w-]{8}"/g, '"TOKEN"').replace(/"ms":[\d.]+/, '"ms":MS').replace(/"expires":\d+/g, '"expires":EXPIRES');
     expect(shown).toBe(expected);
   });
 });

@@ -21,6 +21,8 @@ describe('Django caching guide, step by step', () => {
     expect(cache.store.kind).toBe('memory');
     expect(cache.makeKey('home')).toBe('blog:1:home');
     expect(cache.defaultTtl).toBe(300);
+    await (exports.closeCache as () => Promise<void>)();
+    await expect(cache.set('after', 1)).rejects.toMatchObject({ code: 'ERR_CACHE_CLOSED' });
   });
 
   it('2 and 5. the per-view and per-site caches', async () => {
@@ -76,10 +78,11 @@ describe('Django caching guide, step by step', () => {
     const store = createSqliteStore({ path: 'cache.db', table: 'my_cache_table' });
     await store.createTable!(); // python manage.py createcachetable
     const cache = createCache({ store });
-    // #endregion
     await cache.set('k', 'v');
-    expect(await cache.get('k')).toBe('v');
-    await cache.close();
+    const value = await cache.get('k'); // 'v'
+    await cache.close(); // closes the store, so the process can exit
+    // #endregion
+    expect(value).toBe('v');
   });
 
   describe('8. testing that caching works', () => {

@@ -61,7 +61,8 @@ describe('an existing Nunjucks setup', () => {
       expect(cache.stats()).toMatchObject({ hits: 1, misses: 2 });
     } finally {
       await new Promise((resolve) => server.close(resolve));
-      await cache.close();
+      await (exports.shutdown as () => Promise<void>)();
+      await expect(cache.set('after', 1)).rejects.toMatchObject({ code: 'ERR_CACHE_CLOSED' });
     }
   });
 

@@ -110,7 +110,7 @@ describe('the Nunjucks limits', () => {
       (e: unknown) => e,
     );
     expect(relativeMessage(error)).toBe(docOutput('limit-include-in-for'));
-    await expect(render(environment().env, 'limits/include-in-if.njk', { item: items[0] })).rejects.toThrow(/included inside a plain \{% if %\}[\s\S]*ifAsync/);
+    await expect(render(environment().env, 'limits/include-in-if.njk', { item: items[0] })).rejects.toThrow(/included inside a plain <% if %>[\s\S]*ifAsync/);
   });
 
   it('asyncEach and ifAsync render the include', async () => {

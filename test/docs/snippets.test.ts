@@ -87,8 +87,9 @@ function isSignature(page: string, line: number): boolean {
 let sources: string[] | undefined;
 function testSources(): string[] {
   if (sources) return sources;
-  const dir = join(ROOT, 'test/docs');
-  sources = readdirSync(dir)
+  // Every test file under test/: an output may be checked next to the behaviour it shows.
+  const dir = join(ROOT, 'test');
+  sources = (readdirSync(dir, { recursive: true }) as string[])
     .filter((f) => f.endsWith('.test.ts'))
     .map((f) => readFileSync(join(dir, f), 'utf8'));
   return sources;

@@ -6,7 +6,7 @@ import KeyvSqlite from '@keyv/sqlite';
 import { Keyv } from 'keyv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCache, createMemoryStore, createRedisStore, createSqliteStore, createStore, ManualClock, type Store, StoreSpecError } from '../../src/index.js';
-import { REDIS_URL, announceSkip, uniquePrefix } from '../support/env.js';
+import { REDIS_URL, announceSkip } from '../support/env.js';
 import { docOutput, enterSite } from './support/docs.js';
 import { captureLog, runExample } from './support/run.js';
 
@@ -76,9 +76,9 @@ describe('sqlite store', () => {
       await web.set('short', 'lived', 0.05);
       await new Promise((resolve) => setTimeout(resolve, 100));
       console.log(await store.sweep!(), 'expired row deleted'); // the timer does this every minute
-      // #endregion
-      await web.close();
+      await web.close(); // closes the store (and its timer) too
       await worker.close();
+      // #endregion
     });
     expect(output).toBe(docOutput('sqlite'));
   });
@@ -88,21 +88,20 @@ describe.skipIf(REDIS_URL === undefined)('redis store', () => {
   if (REDIS_URL === undefined) announceSkip('docs Redis examples', 'REDIS_URL');
 
   it('connects from a URL, and a namespace keeps clear() to its own keys', async () => {
-    const namespace = uniquePrefix('docs');
     const output = await captureLog(async () => {
       // #region redis
       const cache = createCache({ store: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0' });
       await cache.connect(); // optional: wait for the connection at start-up (rejects after 5 s)
 
-      const shop = createCache({ store: createRedisStore({ url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0', namespace }) });
+      const shop = createCache({ store: createRedisStore({ url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0', namespace: 'shop' }) });
       await cache.set('greeting', 'hello');
       await shop.set('greeting', 'bonjour');
       await shop.clear(); // removes only the shop namespace's keys
       console.log(await cache.get('greeting'), await shop.get('greeting')); // hello undefined
-      // #endregion
       await cache.delete('greeting');
-      await cache.close();
+      await cache.close(); // a script that does not close its Redis connection never exits
       await shop.close();
+      // #endregion
     });
     expect(output).toBe(docOutput('redis'));
   });
@@ -120,8 +119,8 @@ describe('namespaces and clear()', () => {
       console.log(await blog.get('home'), '/', await shop.get('home')); // separate keys
       await blog.clear();
       console.log(await shop.get('home')); // undefined: clear() emptied the "njkc" namespace
+      await blog.close(); // closes the shared store: close it once, when both are done
       // #endregion
-      await blog.close();
     });
     expect(output).toBe(docOutput('clear'));
   });
@@ -132,11 +131,13 @@ describe('any Keyv store, or a Store of your own', () => {
     // #region keyv
     const keyv = new Keyv({ store: new KeyvSqlite('sqlite://other.db'), namespace: 'app' });
     const cache = createCache({ store: keyv });
-    // #endregion
     await cache.set('k', 'v');
-    expect(await cache.get('k')).toBe('v');
+    await cache.close(); // disconnects the Keyv
+    // #endregion
     expect(cache.store.kind).toBe('keyv');
-    await cache.close();
+    const again = createCache({ store: new Keyv({ store: new KeyvSqlite('sqlite://other.db'), namespace: 'app' }) });
+    expect(await again.get('k')).toBe('v');
+    await again.close();
   });
 
   it('takes an object implementing Store: a dummy store that keeps nothing', async () => {

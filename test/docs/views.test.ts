@@ -37,7 +37,9 @@ describe('renderView', () => {
       expect(cache.stats().byLabel['view:post.njk']).toMatchObject({ hits: 1, misses: 2 });
     } finally {
       await new Promise((resolve) => server.close(resolve));
-      await cache.close();
+      await (exports.shutdown as () => Promise<void>)();
+      expect(cache.stats()).toBeDefined();
+      await expect(cache.set('after', 1)).rejects.toMatchObject({ code: 'ERR_CACHE_CLOSED' });
     }
   });
 

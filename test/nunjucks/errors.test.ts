@@ -14,17 +14,18 @@ describe('cache tag errors', () => {
     it.each([
       ['no TTL and no name', 'line\n<% cache %>x<% endcache %>', /\(page\.njk\) \[Line 2, Column \d+\][\s\S]*cache tag: missing TTL and fragment name/],
       ['no name', '<% cache 60 %>x<% endcache %>', /page\.njk[\s\S]*missing fragment name after the TTL/],
+      ['a name without its TTL', '<% cache sidebar %>x<% endcache %>', /page\.njk[\s\S]*missing TTL before the fragment name "sidebar"; write it as <% cache 600 sidebar %>…<% endcache %>/],
       ['a name that is not a word or string', '<% cache 60 42 %>x<% endcache %>', /page\.njk[\s\S]*fragment name must be a bare word or a quoted string/],
       ['no endcache', '<% cache 60 x %>never closed', /page\.njk[\s\S]*(endcache|unexpected end of file)/],
       ['an unknown option', '<% cache 60 x ttl=5 %>x<% endcache %>', /page\.njk[\s\S]*unknown option "ttl=" \(known options: tags=, stale=\)/],
       ['a repeated option', '<% cache 60 x tags="a" tags="b" %>x<% endcache %>', /option "tags=" is given twice/],
       ['vary-on after options', '<% cache 60 x tags="a" post.id %>x<% endcache %>', /vary-on values must come before options/],
-      ['a macro around the tag', '<% macro m() %><% cache 60 x %>x<% endcache %><% endmacro %>', /page\.njk[\s\S]*cannot be used inside a \{% macro %\} block[\s\S]*around the macro call/],
-      ['a set block around the tag', '<% set v %><% cache 60 x %>x<% endcache %><% endset %>', /cannot be used inside a \{% set %\} block/],
-      ['a call block around the tag', '<% macro m() %>{{ caller() }}<% endmacro %><% call m() %><% cache 60 x %>x<% endcache %><% endcall %>', /cannot be used inside a \{% call %\} block/],
-      ['a filter block around the tag', '<% filter upper %><% cache 60 x %>x<% endcache %><% endfilter %>', /cannot be used inside a \{% filter %\} block/],
-      ['a block inside the fragment', '<% cache 60 x %><% block b %>x<% endblock %><% endcache %>', /a \{% block %\} cannot be inside a cached fragment/],
-      ['a filter block inside the fragment', '<% cache 60 x %><% filter upper %>x<% endfilter %><% endcache %>', /a \{% filter %\} block cannot be inside a cached fragment/],
+      ['a macro around the tag', '<% macro m() %><% cache 60 x %>x<% endcache %><% endmacro %>', /page\.njk[\s\S]*cannot be used inside a <% macro %> block[\s\S]*around the macro call/],
+      ['a set block around the tag', '<% set v %><% cache 60 x %>x<% endcache %><% endset %>', /cannot be used inside a <% set %> block/],
+      ['a call block around the tag', '<% macro m() %>{{ caller() }}<% endmacro %><% call m() %><% cache 60 x %>x<% endcache %><% endcall %>', /cannot be used inside a <% call %> block/],
+      ['a filter block around the tag', '<% filter upper %><% cache 60 x %>x<% endcache %><% endfilter %>', /cannot be used inside a <% filter %> block/],
+      ['a block inside the fragment', '<% cache 60 x %><% block b %>x<% endblock %><% endcache %>', /a <% block %> cannot be inside a cached fragment/],
+      ['a filter block inside the fragment', '<% cache 60 x %><% filter upper %>x<% endfilter %><% endcache %>', /a <% filter %> block cannot be inside a cached fragment/],
     ])('rejects %s', async (_label, src, message) => {
       await expect(renderPage(src)).rejects.toThrow(message);
     });
@@ -93,5 +94,33 @@ describe('vary-on values the tag refuses', () => {
     await expect(renderPage('\n<% cache 60 profile user %>Hello {{ user.name }}<% endcache %>', { user: new User('ada') })).rejects.toThrow(
       /\(page\.njk\) \[Line 2, Column \d+\][\s\S]*cache tag "profile": Cannot vary a cache key on an instance of User with no visible fields/,
     );
+  });
+});
+
+describe('silent template mistakes become errors or follow the TTL rules', () => {
+  it('<% cache 0 name %> removes the existing entry and renders, as the low-level API does with TTL 0', async () => {
+    const local = createCache();
+    const env = createEnvironment(new MapLoader({ 'warm.njk': '<% cache 60 side %>{{ n }}<% endcache %>', 'zero.njk': '<% cache 0 side %>{{ n }}<% endcache %>' }) as unknown as nunjucks.ILoader, { cache: local, digest: false });
+    expect(await render(env, 'warm.njk', { n: 1 })).toBe('1');
+    expect(await render(env, 'warm.njk', { n: 2 })).toBe('1');
+    expect(await render(env, 'zero.njk', { n: 3 })).toBe('3');
+    expect(await local.invalidateFragment('side')).toBe(false); // removed by the TTL-0 render, and not stored
+    expect(await render(env, 'zero.njk', { n: 4 })).toBe('4');
+    expect(await render(env, 'warm.njk', { n: 5 })).toBe('5');
+    await local.close();
+  });
+
+  it.each([
+    ['an undefined tag', '\n<% cache 60 list tags=posts %>x<% endcache %>', /\(page\.njk\) \[Line 2, Column \d+\][\s\S]*cache tag "list": tags= is undefined/],
+    ['an undefined vary-on value', 'a\nb\n<% cache 60 card post.id %>x<% endcache %>', /\(page\.njk\) \[Line 3, Column \d+\][\s\S]*cache tag "card": vary-on value 1 is undefined/],
+    ['an undefined stale=', '<% cache 60 card stale=later %>x<% endcache %>', /cache tag "card": stale= is undefined/],
+  ])('%s is an error naming the template and line', async (_label, src, message) => {
+    await expect(renderPage(src, { post: {} })).rejects.toThrow(message);
+  });
+
+  it('quotes the delimiters the Environment uses: {% %} on a default setup', async () => {
+    const env = installCache(new nunjucks.Environment(new MapLoader({ 'a.njk': '{% cache sidebar %}x{% endcache %}', 'b.njk': '{% macro m() %}{% cache 60 x %}x{% endcache %}{% endmacro %}' }) as unknown as nunjucks.ILoader), cache);
+    await expect(render(env, 'a.njk')).rejects.toThrow(/missing TTL before the fragment name "sidebar"; write it as \{% cache 600 sidebar %\}…\{% endcache %\}/);
+    await expect(render(env, 'b.njk')).rejects.toThrow(/inside a \{% macro %\} block[\s\S]*\{% cache 600 name %\}/);
   });
 });

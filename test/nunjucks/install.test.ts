@@ -80,3 +80,50 @@ describe('installCache', () => {
     expect(await renderString(env, '{% fragment 60 named %}ok{% endfragment %}')).toBe('ok');
   });
 });
+
+describe('installCache is idempotent and never replaces your filters', () => {
+  it('installed 50 times on one Environment: one tag, one update listener per loader, no warning', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const fsLoader = new nunjucks.FileSystemLoader(views);
+      const loader = fsLoader as unknown as { listeners(event: string): unknown[] };
+      const env = new nunjucks.Environment(fsLoader, { autoescape: true });
+      const before = loader.listeners('update').length;
+      for (let i = 0; i < 50; i += 1) installCache(env, cache);
+      expect(loader.listeners('update').length).toBe(before + 1);
+      expect((env as unknown as { extensionsList: unknown[] }).extensionsList).toHaveLength(1);
+      expect(await renderString(env, '{% cache 60 once %}ok{% endcache %}')).toBe('ok');
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+  it('a second install with another cache uses that cache', async () => {
+    const other = createCache();
+    const env = installCache(installCache(new nunjucks.Environment(null), cache), other);
+    await renderString(env, '{% cache 60 which %}x{% endcache %}');
+    expect(await other.invalidateFragment('which')).toBe(true);
+    await other.close();
+  });
+
+  it('refuses to replace a filter named "resolve" that the app added first, and takes another name', async () => {
+    const env = new nunjucks.Environment(null);
+    env.addFilter('resolve', (path: string) => `/static/${path}`);
+    expect(() => installCache(env, cache)).toThrow(/already has a filter named "resolve"[\s\S]*resolveFilter: 'load'/);
+    installCache(env, cache, { resolveFilter: 'load' });
+    const html = await renderString(env, '{{ "a.css" | resolve }}{% cache 60 rows %}{% for r in rows | load %}{{ r }}{% endfor %}{% endcache %}', { rows: async () => [1, 2] });
+    expect(html).toBe('/static/a.css12');
+  });
+
+  it('refuses a filter named like ours added after install, which would make renders hang', () => {
+    const env = installCache(new nunjucks.Environment(null), cache);
+    expect(() => env.addFilter('resolve', (value: unknown) => value)).toThrow(/installCache already added a filter with that name[\s\S]*hang/);
+    // other filters are added as usual
+    env.addFilter('shout', (value: string) => value.toUpperCase());
+    expect(env.getFilter('shout')('a')).toBe('A');
+  });
+});

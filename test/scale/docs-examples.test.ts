@@ -61,12 +61,18 @@ describe.runIf(REDIS_URL !== undefined)('docs/scaling.md examples (Redis)', () =
     });
     const lock = createRedisLock(url);
     const cache = createCache({ store, lock, lockWaitMs: 5_000, keyPrefix: 'blog' });
+    const shutdown = async () => {
+      await cache.close(); // the store, its first tier and the bus
+      await lock.close(); // the lock is yours to close
+    };
     // #endregion
-    open.push(cache);
-    locks.push(lock);
-    await cache.connect();
-    await cache.set('k', 'v');
-    expect(store.peek(cache.makeKey('k'))).toMatchObject({ v: 'v' });
+    try {
+      await cache.connect();
+      await cache.set('k', 'v');
+      expect(store.peek(cache.makeKey('k'))).toMatchObject({ v: 'v' });
+    } finally {
+      await shutdown();
+    }
   });
 
   it('observe: what the first tier is doing', async () => {
@@ -96,12 +102,16 @@ describe.runIf(POSTGRES_URL !== undefined)('docs/scaling.md examples (PostgreSQL
     const store = createStore(`${process.env.DATABASE_URL}?table=njkc_cache&tier=memory`);
     await store.createTable?.(); // or: npx njk-cache create-table --store "$DATABASE_URL?table=njkc_cache"
     const cache = createCache({ store });
+    const shutdown = () => cache.close(); // the pool, the first tier and the LISTEN connection
     // #endregion
-    open.push(cache);
-    await cache.connect();
-    expect(store.kind).toBe('memory+postgres');
-    await cache.set('k', 'v');
-    expect(await cache.get('k')).toBe('v');
+    try {
+      await cache.connect();
+      expect(store.kind).toBe('memory+postgres');
+      await cache.set('k', 'v');
+      expect(await cache.get('k')).toBe('v');
+    } finally {
+      await shutdown();
+    }
   });
 });
 

@@ -296,3 +296,13 @@ describe('first tiers in several processes', () => {
     expect(seen).toEqual([{ keys: ['k'] }, 'clear', 'down', 'up']);
   });
 });
+
+describe('caches over one tiered store', () => {
+  it('remove the invalidation listener they added when they close', async () => {
+    const tier = createTieredStore(createMemoryStore(), { bus: null });
+    const caches = Array.from({ length: 30 }, () => createCache({ store: tier }));
+    expect(tier.listenerCount('invalidate')).toBe(30);
+    for (const cache of caches) await cache.close();
+    expect(tier.listenerCount('invalidate')).toBe(0);
+  });
+});

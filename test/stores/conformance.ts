@@ -3,13 +3,20 @@
  * Each store's test file is a few lines that call `describeStoreConformance` with a factory.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { CacheError, ManualClock, createCache, type Cache, type CacheOptions, type Store } from '../../src/index.js';
+import nunjucks from 'nunjucks';
+import { CacheError, ManualClock, createCache, installCache, render, type Cache, type CacheOptions, type Store } from '../../src/index.js';
+import { MapLoader } from '../support/stores.js';
 
 export interface ConformanceOptions {
   /** Builds a fresh store for one test. */
   makeStore: () => Store | Promise<Store>;
   /** Whether two stores from `makeStore` share data (Redis, one SQLite file): tests then use unique prefixes. */
   shared?: boolean;
+  /**
+   * Write `text` as the raw stored text of `storedKey` (a key from `cache.makeKey`), with the
+   * backend's own client, as another program writing under our namespace would.
+   */
+  writeRaw?: (store: Store, storedKey: string, text: string) => Promise<void>;
 }
 
 export function describeStoreConformance(name: string, options: ConformanceOptions): void {
@@ -64,6 +71,16 @@ export function describeStoreConformance(name: string, options: ConformanceOptio
       it('refuses undefined as a value, with advice', async () => {
         const cache = await make();
         await expect(cache.set('k', undefined)).rejects.toThrow(/store null instead/);
+      });
+    });
+
+    describe('values Keyv escapes', () => {
+      it('reads back strings that start with ":" (at any depth) exactly', async () => {
+        const cache = await make();
+        const values = [':one', '::two', ':base64:AAAA', { a: ':x', b: [':y', 'z'] }, 'plain "quoted": text'];
+        await cache.setMany(Object.fromEntries(values.map((value, i) => [`v${i}`, value])));
+        for (const [i, value] of values.entries()) expect(await cache.get(`v${i}`)).toEqual(value);
+        expect((await cache.fetch('v0', () => 'never')).value).toBe(':one');
       });
     });
 
@@ -210,6 +227,38 @@ export function describeStoreConformance(name: string, options: ConformanceOptio
         expect(await cache.getMany(['a', 'b', 'c'])).toEqual(new Map([['c', null]]));
       });
 
+      it('answers lookups made in the same tick from one batch, each with its own value', async () => {
+        const cache = await make();
+        const keys = Array.from({ length: 300 }, (_, i) => `k${i}`);
+        expect(await cache.setMany(Object.fromEntries(keys.map((key, i) => [key, i])), 60)).toEqual([]);
+        await cache.set('tagged', 'T', 60, { tags: ['batch-tag'] });
+        const lookups = [...keys, 'absent', 'k7', 'tagged'].map((key) => cache.get(key, 'MISS'));
+        const fetched = cache.fetch('tagged', () => 'new', { ttl: 60, tags: ['batch-tag'] });
+        expect(await Promise.all(lookups)).toEqual([...keys.map((_, i) => i), 'MISS', 7, 'T']);
+        expect((await fetched).value).toBe('T');
+        expect((await cache.getMany(keys)).size).toBe(300);
+        await cache.invalidateTags(['batch-tag']);
+        expect(await Promise.all([cache.get('tagged', 'MISS'), cache.get('k1')])).toEqual(['MISS', 1]);
+      });
+
+      it('renders a loop of cached fragments warm from one prefetch, and an invalidation in between is seen', async () => {
+        const cache = await make();
+        const loader = new MapLoader({ list: '{% for p in posts %}{% cache 60 card p.id tags=["p" + p.id] %}<{{ p.t }}{{ seen(p) }}>{% endcache %}{% endfor %}' });
+        const env = installCache(new nunjucks.Environment(loader as unknown as nunjucks.ILoader, { autoescape: true }), cache);
+        const posts = Array.from({ length: 20 }, (_, i) => ({ id: i, t: `p${i}` }));
+        let bodies = 0;
+        const seen = () => ((bodies += 1), '');
+        const cold = await render(env, 'list', { posts, seen });
+        await render(env, 'list', { posts, seen });
+        bodies = 0;
+        expect(await render(env, 'list', { posts, seen })).toBe(cold);
+        expect(bodies).toBe(0);
+        await cache.invalidateTags(['p5']);
+        await cache.invalidateFragment('card', [9]);
+        expect(await render(env, 'list', { posts, seen })).toBe(cold);
+        expect(bodies).toBe(2);
+      });
+
       it('delete reports whether something was removed', async () => {
         const cache = await make();
         await cache.set('k', 'v');
@@ -316,6 +365,32 @@ export function describeStoreConformance(name: string, options: ConformanceOptio
         await cache.set('k', 'ours');
         expect(await cache.get('k')).toBe('ours');
       });
+
+      const writeRaw = options.writeRaw;
+      if (writeRaw !== undefined) {
+        it('reads a stored text that is not JSON as a miss counted in stats().corrupt, not as a store error', async () => {
+          const lenient = await make({ breaker: { failureThreshold: 2, cooldownMs: 60_000 } });
+          const strict = await make({ failOpen: false });
+          const errors: unknown[] = [];
+          lenient.on('error', ({ error }) => errors.push(error));
+          for (const cache of [lenient, strict]) {
+            await writeRaw(cache.store, cache.makeKey('k'), 'not json {');
+            await writeRaw(cache.store, cache.makeKey('n'), '42');
+          }
+          // more reads than the breaker's threshold: it must stay closed
+          for (let i = 0; i < 6; i += 1) expect(await lenient.get('k', 'MISS')).toBe('MISS');
+          expect(await lenient.getOrSet('n', () => 'made', 60)).toBe('made');
+          expect(lenient.stats()).toMatchObject({ corrupt: 7, errors: 0, circuit: 'closed' });
+          expect(errors).toEqual([]);
+          // failOpen: false throws store errors, but this is not one
+          expect(await strict.get('k', 'MISS')).toBe('MISS');
+          expect((await strict.getMany(['k', 'n'])).size).toBe(0);
+          await expect(strict.incr('n')).rejects.toMatchObject({ code: 'ERR_CACHE_MISSING_KEY' });
+          expect(strict.stats().corrupt).toBe(4);
+          await strict.set('k', 'ours');
+          expect(await strict.get('k')).toBe('ours');
+        });
+      }
     });
   });
 }

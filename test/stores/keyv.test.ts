@@ -1,6 +1,6 @@
 import { Keyv } from 'keyv';
 import { describe, expect, it } from 'vitest';
-import { createCache, createStore } from '../../src/index.js';
+import { createCache, createRedisLock, createStore, redactUrl } from '../../src/index.js';
 import { describeStoreConformance } from './conformance.js';
 
 // Any Keyv instance, or any Keyv storage adapter, is a store.
@@ -15,6 +15,34 @@ describe('store specs', () => {
 
   it('rejects a malformed Redis URL', () => {
     expect(() => createStore('redis://[bad')).toThrow(/Malformed Redis URL/);
+  });
+
+  it.each([
+    ['a malformed port', 'redis://app:s3cret@127.0.0.1:99999999/0'],
+    ['a ?tier= typo', 'redis://:s3cret@127.0.0.1:6379/0?tier=memroy'],
+    ['a user-only Redis password', 'redis://s3cret@127.0.0.1:6379/0?tier=disk'],
+    ['a cluster URL', 'redis+cluster://app:s3cret@10.0.0.1:7000,not-a-host'],
+    ['a PostgreSQL ?password=', 'postgres://app@db:5432/app?password=s3cret&tier=disk'],
+    ['an unknown scheme', 'memcached://app:s3cret@cache:11211?token=s3cret'],
+  ])('never echoes credentials in an error: %s', (_label, url) => {
+    let message = '';
+    try {
+      createStore(url);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).not.toBe('');
+    expect(message).not.toContain('s3cret');
+    expect(message).toContain('***');
+  });
+
+  it('redactUrl hides userinfo passwords and credential parameters, and leaves the rest readable', () => {
+    expect(redactUrl('redis://app:pw@h:6379/0')).toBe('redis://app:***@h:6379/0');
+    expect(redactUrl('redis://pw@h:6379')).toBe('redis://***@h:6379');
+    expect(redactUrl('postgres://app@db/x?sslmode=require&password=pw&sslpassword=pw2')).toBe('postgres://***@db/x?sslmode=require&password=***&sslpassword=***');
+    expect(redactUrl('sqlite:///var/cache/app.db?table=t')).toBe('sqlite:///var/cache/app.db?table=t');
+    expect(redactUrl('redis://h:bad-port')).toBe('redis://h:bad-port');
+    expect(() => createRedisLock('http://u:pw@h')).toThrow(/got "http:\/\/u:\*\*\*@h"/);
   });
 
   it('rejects an object that is not a store', () => {

@@ -10,7 +10,16 @@ if (POSTGRES_URL === undefined) {
   });
 } else {
   const url = POSTGRES_URL;
-  describeStoreConformance('postgres', { makeStore: () => connected(createStore(url)), shared: true });
+  describeStoreConformance('postgres', {
+    makeStore: () => connected(createStore(url)),
+    shared: true,
+    // what another program writing under our namespace would leave: any text in the value column
+    writeRaw: async (store, key, text) => {
+      const keyv = await store.keyv!();
+      const sql = 'INSERT INTO njkc_cache (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value';
+      await (keyv.store as { query(sql: string, values: unknown[]): Promise<unknown> }).query(sql, [`njkc:${key}`, text]);
+    },
+  });
   describeStoreConformance('postgres with a first tier', { makeStore: () => connected(createStore(`${url}?tier=memory`)), shared: true });
 
   describe('postgres store', () => {

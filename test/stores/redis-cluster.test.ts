@@ -46,13 +46,16 @@ describe.runIf(hasRedisCluster)('redis cluster', () => {
       const nodes = process.env.REDIS_CLUSTER_NODES ?? '10.0.0.5:7000,10.0.0.6:7000,10.0.0.7:7000';
       const lock = createRedisLock(`redis+cluster://${nodes}`);
       const cache = createCache({ store: `redis+cluster://${nodes}?tier=memory`, lock }); // any reachable node is enough to start
+      const shutdown = async () => {
+        await cache.close();
+        await lock.close(); // the lock is yours to close
+      };
       // #endregion
       await cache.connect();
       expect((await cache.fetch('docs', () => 'v', { tags: ['a', 'b', 'c'] })).status).toBe('miss');
       expect((await cache.fetch('docs', () => 'w', { tags: ['a', 'b', 'c'] })).value).toBe('v');
       await cache.clear();
-      await cache.close();
-      await lock.close();
+      await shutdown();
     });
 
     it('rejects a malformed cluster URL with the form it accepts', () => {

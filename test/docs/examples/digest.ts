@@ -14,6 +14,5 @@ console.log(await render(createEnvironment('site', { cache }), 'footer.njk')); /
 
 // The key did not change, so invalidating by name still finds the entry:
 console.log(await cache.invalidateFragment('footer')); // true
-// #endregion
-
 await cache.close();
+// #endregion

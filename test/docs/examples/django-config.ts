@@ -9,4 +9,7 @@ export const cache = createCache({
   version: 1, // VERSION
   keyFunction: (key, prefix, version) => `${prefix}:${version}:${key}`, // KEY_FUNCTION (this is the default)
 });
+
+// At shutdown: an open Redis or SQLite connection keeps the process alive.
+export const closeCache = () => cache.close();
 // #endregion

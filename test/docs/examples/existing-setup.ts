@@ -11,6 +11,11 @@ installCache(env, cache); // adds {% cache %} and the | resolve filter to this E
 app.get('/hello', (req, res) => {
   res.render('hello.njk', { name: String(req.query.name ?? 'world') });
 });
+
+// At shutdown: an open store connection keeps the process alive.
+async function shutdown() {
+  await cache.close();
+}
 // #endregion
 
-export { app, cache, env };
+export { app, cache, env, shutdown };

@@ -11,6 +11,6 @@ console.log(await v2.get('home')); // undefined
 await v2.set('report', 'q3', 3600);
 console.log(await v2.incrVersion('report')); // 3
 console.log(await v2.get('report'), await v2.get('report', undefined, 3)); // undefined q3
-// #endregion
 await v1.close();
 await v2.close();
+// #endregion

@@ -19,6 +19,11 @@ async function savePost(id: number, title: string) {
   await db.updatePost(id, title);
   await cache.invalidateView('post.njk', id);
 }
+
+// At shutdown: an open store connection keeps the process alive.
+async function shutdown() {
+  await cache.close();
+}
 // #endregion
 
-export { app, cache, env, savePost };
+export { app, cache, env, savePost, shutdown };

@@ -29,7 +29,8 @@ export const TESTED_PAGES = [
 export const CHECKED_LANGS = new Set(['ts', 'js', 'njk', 'html', 'json']);
 
 export interface Marker {
-  kind: 'example' | 'output';
+  /** `fragment`: shown on purpose without being run (a shell command, a diagram); `ref` says why. */
+  kind: 'example' | 'output' | 'fragment';
   ref: string;
 }
 
@@ -52,7 +53,14 @@ export function readPage(page: string): string {
 export function blocksOf(page: string): Block[] {
   const known = pageCache.get(page);
   if (known) return known;
-  const lines = readPage(page).split('\n');
+  const blocks = parseBlocks(page, readPage(page));
+  pageCache.set(page, blocks);
+  return blocks;
+}
+
+/** The fenced blocks of any Markdown text (`page` names it in the result). */
+export function parseBlocks(page: string, markdown: string): Block[] {
+  const lines = markdown.split('\n');
   const blocks: Block[] = [];
   for (let i = 0; i < lines.length; i += 1) {
     const open = /^(\s*)(```+)([\w-]*)\s*$/.exec(lines[i] as string);
@@ -65,11 +73,10 @@ export function blocksOf(page: string): Block[] {
       j += 1;
     }
     const previous = i > 0 ? (lines[i - 1] as string).trim() : '';
-    const m = /^<!--\s*(example|output):\s*(\S+)\s*-->$/.exec(previous);
+    const m = /^<!--\s*(example|output|fragment):\s*(.*?)\s*-->$/.exec(previous);
     blocks.push({ page, line: i + 1, lang, text: body.join('\n'), marker: m ? { kind: m[1] as Marker['kind'], ref: m[2] as string } : undefined });
     i = j;
   }
-  pageCache.set(page, blocks);
   return blocks;
 }
 

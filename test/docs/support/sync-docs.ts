@@ -7,13 +7,14 @@
  * declaration printed from src/. Output blocks are left alone: they are what the code printed, and
  * the example tests say when they no longer match.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, TESTED_PAGES, sourceFor } from './docs.js';
+import { ROOT, sourceFor } from './docs.js';
 import { signatureOf } from './signatures.js';
 
-for (const page of TESTED_PAGES) {
-  const file = join(ROOT, 'docs', page);
+const pages = [join(ROOT, 'README.md'), ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => join(ROOT, 'docs', f))];
+for (const file of pages) {
+  const page = file.slice(ROOT.length);
   if (!existsSync(file)) continue;
   const lines = readFileSync(file, 'utf8').split('\n');
   const out: string[] = [];
