@@ -1,7 +1,7 @@
 /** nunjucks-fragment-cache — the whole public surface. */
 export { Cache, createCache } from './core/cache.js';
 export type { CacheOptions } from './core/options.js';
-export type { WriteOptions, FetchOptions, FetchResult, FetchStatus, Producer, CacheEvents, LookupEvent, InvalidateEvent, CacheErrorEvent } from './core/types.js';
+export type { WriteOptions, FetchOptions, FetchResult, FetchStatus, Lease, LeaseOptions, LeaseResult, CommitOptions, Producer, CacheEvents, LookupEvent, InvalidateEvent, CacheErrorEvent } from './core/types.js';
 export type { ReadScope } from './core/read-plans.js';
 export { ManualClock, systemClock } from './core/clock.js';
 export type { Clock, EpochMs } from './core/clock.js';

@@ -7,7 +7,7 @@ import type { Clock } from './clock.js';
 import { ChangeLog } from './change-log.js';
 import { Entries } from './entries.js';
 import { CacheError, StoreConnectError, StoreTimeoutError } from './errors.js';
-import { Fetcher } from './fetcher.js';
+import { Fetcher, type Settled } from './fetcher.js';
 import { Flights } from './flights.js';
 import { GuardedStore } from './guarded-store.js';
 import { StoreGuard } from './guard.js';
@@ -19,11 +19,11 @@ import { StatsRecorder, type CacheStats } from './stats.js';
 import { TagTokens } from './tag-tokens.js';
 import { TrackedStore } from './tracked-store.js';
 import { describe, type TtlInput, type TtlSeconds } from './ttl.js';
-import type { CacheEvents, FetchOptions, FetchResult, FetchStatus, InvalidateEvent, Producer, WriteOptions } from './types.js';
+import type { CacheEvents, FetchOptions, FetchResult, FetchStatus, InvalidateEvent, LeaseOptions, LeaseResult, Producer, WriteOptions } from './types.js';
 
 export type { CacheOptions } from './options.js';
 export type { ReadScope } from './read-plans.js';
-export type { CacheErrorEvent, CacheEvents, FetchOptions, FetchResult, FetchStatus, InvalidateEvent, LookupEvent, Producer, WriteOptions } from './types.js';
+export type { CacheErrorEvent, CacheEvents, CommitOptions, FetchOptions, FetchResult, FetchStatus, InvalidateEvent, Lease, LeaseOptions, LeaseResult, LookupEvent, Producer, WriteOptions } from './types.js';
 
 const MISSING = Symbol('missing');
 
@@ -51,7 +51,7 @@ export class Cache extends EventEmitter<CacheEvents> {
   readonly staleTtl: number;
   readonly #io: GuardedStore;
   readonly #stats = new StatsRecorder();
-  readonly #flights = new Flights<FetchResult<unknown>>();
+  readonly #flights = new Flights<Settled>();
   readonly #tags: TagTokens;
   readonly #entries: Entries;
   readonly #fetcher: Fetcher;
@@ -357,7 +357,7 @@ export class Cache extends EventEmitter<CacheEvents> {
    */
   async invalidateTags(tags: readonly string[]): Promise<void> {
     if (tags.length === 0) return;
-    this.#flights.detachTags(tags);
+    this.#flights.detachTags(tags, tags.map((tag) => this.#tags.key(tag)));
     const keys = await this.#tags.bump(tags);
     this.#stats.count('invalidations', tags.length);
     this.emit('invalidate', { kind: 'tags', tags: [...tags], keys });
@@ -370,6 +370,19 @@ export class Cache extends EventEmitter<CacheEvents> {
    */
   fetch<T>(key: string, producer: Producer<T>, options: FetchOptions = {}): Promise<FetchResult<T>> {
     return this.#fetcher.fetch(this.makeKey(key, options.version), producer, options);
+  }
+
+  /**
+   * The lease under `fetch`, for callers that decide what to store only after producing (a page
+   * learns whether it may be stored once the app has answered). Looks `key` up; on a hit returns
+   * the value (a stale one with a `refresh` lease when no refresh is under way here); on a miss
+   * joins the flight already producing it (here, or another process's through the `lock`), or
+   * returns a `lease`. Commit the produced value with `lease.commit(value, { ttl, tags, staleTtl })`
+   * or give up with `lease.abandon()`; always do one of the two, or joiners wait. Any invalidation
+   * of the key, its tags or the cache after the lease was taken makes the commit a no-op.
+   */
+  lease<T = unknown>(key: string, options: LeaseOptions = {}): Promise<LeaseResult<T>> {
+    return this.#fetcher.lease<T>(this.makeKey(key, options.version), options);
   }
 
   /**
@@ -389,16 +402,6 @@ export class Cache extends EventEmitter<CacheEvents> {
    */
   peek(key: string, options: FetchOptions = {}): FetchResult<string | number | boolean | null> | undefined {
     return this.#fetcher.peek(this.makeKey(key, options.version), options);
-  }
-
-  /**
-   * Count a lookup an integration made itself (through `get`), as `fetch` counts its own: stats
-   * under `label`, and the `hit`/`miss`/`stale` event. `key` is your key; `savedMs` the
-   * producing time a hit avoided.
-   */
-  recordLookup(outcome: FetchStatus, key: string, label?: string, version?: number, savedMs = 0): void {
-    this.#stats.lookup(outcome === 'hit' ? 'hits' : outcome === 'miss' ? 'misses' : 'stale', label, savedMs);
-    this.emit(outcome, { key: this.makeKey(key, version), label });
   }
 
   /** Counters since start (or `resetStats`), overall and per label (fragment name, view, page). */

@@ -18,6 +18,8 @@ export interface EntryMeta {
   ms?: number | undefined;
   /** Tag tokens read before it was produced; read (and created) now when absent. */
   tokens?: Tokens | undefined;
+  /** Tags among `tokens` decided by the producer at commit, not named by readers. */
+  learned?: readonly string[] | undefined;
 }
 
 export interface EntriesOptions {
@@ -128,6 +130,7 @@ export class Entries {
     const exp = fresh === null ? null : fresh + staleMs;
     const envelope: Envelope = { njkc: 1, v: value, exp, fresh };
     if (tokens.size > 0) envelope.tags = Object.fromEntries(tokens) as Record<string, string>;
+    if (meta.learned !== undefined && meta.learned.length > 0) envelope.lt = [...meta.learned];
     if (meta.digest !== undefined) envelope.dg = meta.digest;
     if (meta.ms !== undefined) envelope.ms = Math.round(meta.ms * 100) / 100;
     let size: number;

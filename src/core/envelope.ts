@@ -9,6 +9,8 @@ import type { EpochMs } from './clock.js';
  *   background refresh runs (stale-while-revalidate);
  * - `tags`: the generation token of each tag when the value was produced; a tag invalidation
  *   writes a new token, so every entry carrying the old one misses (O(1), no key scans);
+ * - `lt`: the tags among `tags` that the producer learned (committed after producing), which
+ *   readers do not name and so do not match on;
  * - `dg`: digest of the template source that produced a fragment; an edited template misses.
  */
 export interface Envelope {
@@ -21,6 +23,8 @@ export interface Envelope {
   /** Fresh until, epoch ms; null = never goes stale. Always <= exp. */
   fresh: EpochMs | null;
   tags?: Record<string, string>;
+  /** Tags among `tags` decided when the value was committed (not asked for by its readers). */
+  lt?: string[];
   dg?: string;
   /** How long producing the value took, ms (reported as time saved on every hit). */
   ms?: number;

@@ -6,13 +6,13 @@ import type { GuardedStore } from './guarded-store.js';
 import type { LockOptions } from './options.js';
 import type { StatsRecorder } from './stats.js';
 import { TagTokens, sameTags, tagsCurrent, type Tokens } from './tag-tokens.js';
-import type { FetchOptions, FetchResult, FetchStatus, LookupEvent, Producer } from './types.js';
+import type { CommitOptions, FetchOptions, FetchResult, FetchStatus, Lease, LeaseOptions, LeaseResult, LookupEvent, Producer } from './types.js';
 
 export interface FetcherOptions {
   io: GuardedStore;
   entries: Entries;
   tags: TagTokens;
-  flights: Flights<FetchResult<unknown>>;
+  flights: Flights<Settled>;
   stats: StatsRecorder;
   clock: Clock;
   lock: LockOptions | undefined;
@@ -23,12 +23,18 @@ export interface FetcherOptions {
 
 type Found = { envelope: Envelope; tokens: Tokens };
 
+/** What a flight hands its joiners. */
+export type Settled = { value: unknown; status: FetchStatus };
+
 const LOCK_FAILED = Symbol('lock failed');
 
 /**
- * The engine under fragments, views, pages and `getOrSet`: one flight per key (callers join it),
- * lookup of the entry and its tags' tokens in one store call, stale-while-revalidate, the optional
- * distributed lock, and a write that an invalidation during the render cancels.
+ * The one caching engine, under fragments, views, pages and `getOrSet`: the lease. Look the key
+ * up (the entry and its tags' tokens in one store call); on a hit return it (a stale one with a
+ * lease to refresh it in the background); on a miss join the flight already producing the key in
+ * this process, or wait on the distributed lock for another process's, or take the lease. The
+ * tokens and the invalidation generation are captured when the lease is taken, so any
+ * invalidation that lands while the value is produced turns its commit into a no-op.
  */
 export class Fetcher {
   readonly #o: FetcherOptions;
@@ -37,7 +43,30 @@ export class Fetcher {
     this.#o = options;
   }
 
-  fetch<T>(key: string, producer: Producer<T>, options: FetchOptions): Promise<FetchResult<T>> {
+  /** `lease`, then produce and commit on a miss: the whole of `Cache.fetch`. */
+  async fetch<T>(key: string, producer: Producer<T>, options: FetchOptions): Promise<FetchResult<T>> {
+    const taken = await this.lease<T>(key, options);
+    if (taken.refresh !== undefined) this.#refresh(taken.refresh, producer, options);
+    if (taken.lease === undefined) return { value: taken.value, status: taken.status, coalesced: taken.coalesced };
+    const lease = taken.lease;
+    let produced: { value: T; ms: number };
+    try {
+      produced = await this.#produce(producer, options.label);
+    } catch (error) {
+      lease.abandon(error);
+      throw error;
+    }
+    try {
+      await lease.commit(produced.value, { ttl: options.ttl, staleTtl: options.staleTtl, ms: produced.ms });
+    } catch (error) {
+      // Not storable (undefined, circular, BigInt): the callers still get what was produced.
+      this.#o.report(error, 'set');
+    }
+    return { value: produced.value, status: 'miss', coalesced: false };
+  }
+
+  /** See `Cache.lease`. `key` is the stored key. */
+  lease<T>(key: string, options: LeaseOptions): Promise<LeaseResult<T>> {
     const { flights, stats } = this.#o;
     const tags = options.tags ?? [];
     const signature = options.digest === undefined && tags.length === 0 ? '' : `${options.digest ?? ''}|${[...tags].sort().join('\u0000')}`;
@@ -45,26 +74,33 @@ export class Fetcher {
     if (running !== undefined) {
       stats.count('coalesced');
       // Registered here, so the event fires in this caller's async context (per-request tracing).
-      return running.promise.then((result) => {
-        this.#o.emitCoalesced({ key, label: options.label, status: result.status });
-        return { ...result, coalesced: true };
-      }) as Promise<FetchResult<T>>;
+      return running.promise.then((settled) => {
+        // Abandoned without an error: look up again (and maybe take the lease ourselves).
+        if (settled === undefined) return this.lease<T>(key, options);
+        this.#o.emitCoalesced({ key, label: options.label, status: settled.status });
+        return settled.status === 'miss' ? { status: 'miss', value: settled.value as T, coalesced: true } : { status: settled.status, value: settled.value as T, coalesced: true };
+      });
     }
-    const flight = flights.start(key, tags, (f) => this.#lookupOrProduce(key, producer, options, f), signature);
-    return flight.promise as Promise<FetchResult<T>>;
+    // Opened before the first await, so concurrent callers join it.
+    const flight = flights.open(key, tags, signature);
+    const generation = flights.generation;
+    return this.#acquire<T>(key, options, flight, generation).catch((error: unknown) => {
+      flight.settle(undefined, error);
+      throw error;
+    });
   }
 
   /** Synchronous warm hit from a store that holds the entry in this process; see `Cache.peek`. */
   peek(key: string, options: FetchOptions): FetchResult<string | number | boolean | null> | undefined {
     const store = this.#o.io.store;
     if (store.peek === undefined || this.#o.io.closed) return undefined;
-    const tags = options.tags;
+    const tags = options.tags ?? [];
     let envelope: unknown;
     let tokens: unknown[] | undefined;
     if (options.scope !== undefined && store.peekMany !== undefined) {
       // A store that reads in this process, one statement at a time: the render's scope reads the
       // whole view in one (entries and tag tokens), as it does in one round trip elsewhere.
-      const group = tags === undefined || tags.length === 0 ? [key] : [key, ...tags.map((tag) => this.#o.tags.key(tag))];
+      const group = tags.length === 0 ? [key] : [key, ...tags.map((tag) => this.#o.tags.key(tag))];
       const raws = options.scope.peek(group, store.peekMany, store.peekVersion);
       if (raws === undefined) return undefined;
       [envelope, ...tokens] = raws;
@@ -75,17 +111,12 @@ export class Fetcher {
     const value = envelope.v;
     if ((typeof value === 'object' && value !== null) || envelope.dg !== options.digest) return undefined;
     if (freshness(envelope, this.#o.clock.now()) !== 'fresh') return undefined;
-    if (tags !== undefined && tags.length > 0) {
-      const current: Tokens = new Map();
-      for (let i = 0; i < tags.length; i += 1) {
-        const tag = tags[i] as string;
-        const token = tokens === undefined ? store.peek(this.#o.tags.key(tag)) : tokens[i];
-        if (typeof token !== 'string') return undefined;
-        current.set(tag, token);
-      }
-      if (!sameTags(envelope, tags) || !tagsCurrent(envelope, current)) return undefined;
-    } else if (envelope.tags !== undefined) {
-      return undefined;
+    if (!sameTags(envelope, tags)) return undefined;
+    // Every tag the entry carries (learned ones too) must still hold the token it was stored under.
+    for (const tag in envelope.tags ?? {}) {
+      const i = tags.indexOf(tag);
+      const token = tokens !== undefined && i >= 0 ? tokens[i] : store.peek(this.#o.tags.key(tag));
+      if (token !== envelope.tags?.[tag]) return undefined;
     }
     if (options.quiet !== true) {
       this.#o.stats.lookup('hits', options.label, envelope.ms ?? 0);
@@ -94,52 +125,60 @@ export class Fetcher {
     return { value: value as string | number | boolean | null, status: 'hit', coalesced: false };
   }
 
-  async #lookupOrProduce<T>(key: string, producer: Producer<T>, options: FetchOptions, flight: Flight<FetchResult<unknown>>): Promise<FetchResult<unknown>> {
+  async #acquire<T>(key: string, options: LeaseOptions, flight: Flight<Settled>, generation: number): Promise<LeaseResult<T>> {
     const looked = await this.#lookup(key, options);
-    if (looked !== null && looked.envelope !== undefined) return this.#served(key, { envelope: looked.envelope, tokens: looked.tokens }, producer, options, false);
+    if (looked !== null && looked.envelope !== undefined) return this.#served<T>(key, { envelope: looked.envelope, tokens: looked.tokens }, options, flight, false);
     this.#o.stats.lookup('misses', options.label);
     this.#o.emit('miss', { key, label: options.label });
-    // The store failed: render uncached, and do not hammer it with writes.
-    if (looked === null) return { value: (await this.#produce(producer, options.label)).value, status: 'miss', coalesced: false };
-    // Tags without a token get one before rendering, so an invalidation during the render wins.
+    // The store failed: produce uncached, and do not hammer it with writes.
+    if (looked === null) return this.#miss(key, options, flight, generation, new Map(), { down: true });
+    // Tags without a token get one before producing, so an invalidation meanwhile wins.
     const tokens = await this.#o.tags.ensure(options.tags ?? [], looked.tokens);
     const lock = this.#o.lock;
-    if (lock === undefined) return this.#produceAndStore(key, producer, options, flight, tokens);
+    if (lock === undefined) return this.#miss(key, options, flight, generation, tokens, {});
 
     const token = await this.#o.io.call('lock', () => lock.lock.acquire(key, lock.ttlMs), LOCK_FAILED);
-    // The lock's backend failed: render now rather than wait for a holder that may not exist.
-    if (token === LOCK_FAILED) return this.#produceAndStore(key, producer, options, flight, tokens);
+    // The lock's backend failed: produce now rather than wait for a holder that may not exist.
+    if (token === LOCK_FAILED) return this.#miss(key, options, flight, generation, tokens, {});
+    const release = (): void => void this.#o.io.call('unlock', () => lock.lock.release(key, token as string), undefined);
     if (token !== null) {
+      // The previous holder may have stored its result between our miss and our acquire.
+      let again: Awaited<ReturnType<Fetcher['lookup']>>;
       try {
-        // The previous holder may have stored its result between our miss and our acquire.
-        const again = await this.#lookup(key, options);
-        if (again?.envelope !== undefined) return this.#served(key, { envelope: again.envelope, tokens: again.tokens }, producer, options, true);
-        return await this.#produceAndStore(key, producer, options, flight, tokens);
-      } finally {
-        await this.#o.io.call('unlock', () => lock.lock.release(key, token), undefined);
-      }
-    }
-    // Another process is rendering this key: wait for its result, then render ourselves.
-    const waited = await this.#awaitOtherRender(key, options, lock);
-    if (waited !== undefined) return this.#served(key, waited, producer, options, true);
-    return this.#produceAndStore(key, producer, options, flight, tokens);
-  }
-
-  async #produceAndStore<T>(key: string, producer: Producer<T>, options: FetchOptions, flight: Flight<unknown>, tokens: Tokens): Promise<FetchResult<unknown>> {
-    const { value, ms } = await this.#produce(producer, options.label);
-    if (!flight.detached) {
-      try {
-        await this.#o.entries.write(key, value, options.ttl, options, { digest: options.digest, ms, tokens });
+        again = await this.#lookup(key, options);
       } catch (error) {
-        // Not storable (undefined, circular, BigInt): the callers still get what was produced.
-        this.#o.report(error, 'set');
+        release();
+        throw error;
       }
+      if (again?.envelope !== undefined) {
+        release();
+        return this.#served<T>(key, { envelope: again.envelope, tokens: again.tokens }, options, flight, true);
+      }
+      return this.#miss(key, options, flight, generation, tokens, { release });
     }
-    return { value, status: 'miss', coalesced: false };
+    // Another process is producing this key: wait for its result, then produce ourselves.
+    const waited = await this.#awaitOtherRender(key, options, lock);
+    if (waited !== undefined) return this.#served<T>(key, waited, options, flight, true);
+    return this.#miss(key, options, flight, generation, tokens, {});
   }
 
-  /** The entry and its tags' tokens, read in one store call. `null` when the store failed. */
-  async #lookup(key: string, options: FetchOptions): Promise<{ envelope: Envelope | undefined; tokens: Tokens } | null> {
+  #miss<T>(key: string, options: LeaseOptions, flight: Flight<Settled>, generation: number, tokens: Tokens, how: { down?: boolean; release?: () => void }): LeaseResult<T> {
+    const lease = new KeyLease<T>(this.#o, key, options, tokens, generation, how.down === true, (result, error) => {
+      how.release?.();
+      flight.settle(result, error);
+    });
+    return { status: 'miss', lease, coalesced: false };
+  }
+
+  /**
+   * The entry at `key` and its tags' tokens, read in one store call (`io.read`); `null` when the
+   * store failed. The single read of the engine: every lookup goes through here.
+   */
+  lookup(key: string, options: LeaseOptions): Promise<{ envelope: Envelope | undefined; tokens: Tokens } | null> {
+    return this.#lookup(key, options);
+  }
+
+  async #lookup(key: string, options: LeaseOptions): Promise<{ envelope: Envelope | undefined; tokens: Tokens } | null> {
     const tags = options.tags ?? [];
     const group = tags.length === 0 ? [key] : [key, ...tags.map((tag) => this.#o.tags.key(tag))];
     const read = (keys: readonly string[]) => this.#o.io.read('fetch', keys);
@@ -148,38 +187,50 @@ export class Fetcher {
     if (raws === null) return null;
     const tokens = TagTokens.fromRaw(tags, raws.slice(1));
     const envelope = this.#o.entries.open(raws[0]);
+    // Tags the producer learned at commit: their readers could not name them, so a second read.
+    const learned = envelope?.lt?.filter((tag) => !tags.includes(tag)) ?? [];
+    if (learned.length > 0) {
+      const more = await this.#o.tags.read(learned, false);
+      if (more === null) return null;
+      for (const [tag, token] of more) tokens.set(tag, token);
+    }
     return { envelope: envelope !== undefined && this.#usable(envelope, options, tokens) ? envelope : undefined, tokens };
   }
 
   /** Same digest, same tag set, every tag current, not past hard expiry. */
-  #usable(envelope: Envelope, options: FetchOptions, tokens: Tokens): boolean {
+  #usable(envelope: Envelope, options: LeaseOptions, tokens: Tokens): boolean {
     return envelope.dg === options.digest && sameTags(envelope, options.tags ?? []) && tagsCurrent(envelope, tokens) && freshness(envelope, this.#o.clock.now()) !== 'expired';
   }
 
-  /** Record and return a found entry; a stale one is returned at once and refreshed in the background. */
-  #served<T>(key: string, found: Found, producer: Producer<T>, options: FetchOptions, coalesced: boolean): FetchResult<unknown> {
+  /** Record and return a found entry; a stale one comes with a lease to refresh it, if none is under way. */
+  #served<T>(key: string, found: Found, options: LeaseOptions, flight: Flight<Settled>, coalesced: boolean): LeaseResult<T> {
     const { envelope, tokens } = found;
     const fresh = freshness(envelope, this.#o.clock.now()) === 'fresh';
+    const status = fresh ? 'hit' : 'stale';
     this.#o.stats.lookup(fresh ? 'hits' : 'stale', options.label, envelope.ms ?? 0);
-    this.#o.emit(fresh ? 'hit' : 'stale', { key, label: options.label });
-    if (!fresh) {
-      this.#o.flights.refresh(
-        key,
-        options.tags ?? [],
-        async (flight) => {
-          const { value, ms } = await this.#produce(producer, options.label);
-          if (flight.detached) return;
-          const current = await this.#o.tags.ensure(options.tags ?? [], tokens);
-          await this.#o.entries.write(key, value, options.ttl, options, { digest: options.digest, ms, tokens: current });
-        },
-        (error) => this.#o.report(error, 'refresh'),
-      );
-    }
-    return { value: envelope.v, status: fresh ? 'hit' : 'stale', coalesced };
+    this.#o.emit(status, { key, label: options.label });
+    flight.settle({ value: envelope.v, status });
+    if (fresh) return { status, value: envelope.v as T, coalesced };
+    const refreshing = this.#o.flights.openRefresh(key, options.tags ?? []);
+    if (refreshing === undefined) return { status, value: envelope.v as T, coalesced };
+    const refresh = new KeyLease<T>(this.#o, key, options, tokens, this.#o.flights.generation, false, (_, error) => refreshing.settle(undefined, error), true);
+    return { status, value: envelope.v as T, coalesced, refresh };
   }
 
-  /** Poll for the entry another process is rendering, up to the lock's wait. */
-  async #awaitOtherRender(key: string, options: FetchOptions, lock: LockOptions): Promise<Found | undefined> {
+  #refresh<T>(lease: Lease<T>, producer: Producer<T>, options: FetchOptions): void {
+    void (async () => {
+      try {
+        const { value, ms } = await this.#produce(producer, options.label);
+        await lease.commit(value, { ttl: options.ttl, staleTtl: options.staleTtl, ms });
+      } catch (error) {
+        lease.abandon();
+        this.#o.report(error, 'refresh');
+      }
+    })();
+  }
+
+  /** Poll for the entry another process is producing, up to the lock's wait. */
+  async #awaitOtherRender(key: string, options: LeaseOptions, lock: LockOptions): Promise<Found | undefined> {
     const deadline = performance.now() + lock.waitMs;
     while (performance.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, lock.pollMs));
@@ -196,5 +247,90 @@ export class Fetcher {
     const ms = performance.now() - started;
     this.#o.stats.render(label, ms);
     return { value, ms };
+  }
+}
+
+/** A lease on one stored key: see `Lease`. */
+class KeyLease<T> implements Lease<T> {
+  readonly key: string;
+  readonly #o: FetcherOptions;
+  readonly #options: LeaseOptions;
+  readonly #tokens: Tokens;
+  readonly #generation: number;
+  readonly #down: boolean;
+  readonly #end: (result: Settled | undefined, error?: unknown) => void;
+  readonly #refresh: boolean;
+  #ended = false;
+
+  constructor(o: FetcherOptions, key: string, options: LeaseOptions, tokens: Tokens, generation: number, down: boolean, end: (result: Settled | undefined, error?: unknown) => void, refresh = false) {
+    this.#o = o;
+    this.key = key;
+    this.#options = options;
+    this.#tokens = tokens;
+    this.#generation = generation;
+    this.#down = down;
+    this.#end = end;
+    this.#refresh = refresh;
+  }
+
+  get void(): boolean {
+    return this.#down || this.#ended || this.#o.flights.changedSince([this.key, ...this.#tokenKeys(this.#options.tags ?? [])], this.#generation);
+  }
+
+  async store(value: unknown, options: CommitOptions & { key?: string }): Promise<boolean> {
+    if (this.#down) return false;
+    const key = options.key ?? this.key;
+    const { tags: tagsFor, tokens: observed } = this.#tagsOf(options);
+    const watched = [key, ...this.#tokenKeys(tagsFor)];
+    // Test-only: the guard switched off (no generation check, tokens read at commit), so the race
+    // tests can show they fail without it. Never set this in an application.
+    const unguarded = process.env.NJKC_TEST_UNGUARDED_LEASE === '1';
+    if (!unguarded && this.#o.flights.changedSince(watched, this.#generation)) return false;
+    const tokens: Tokens = new Map();
+    const unknown: string[] = [];
+    for (const tag of tagsFor) {
+      const token = unguarded ? undefined : (this.#tokens.get(tag) ?? observed?.get(tag));
+      if (token === undefined) unknown.push(tag);
+      else tokens.set(tag, token);
+    }
+    if (unknown.length > 0) {
+      const read = await this.#o.tags.read(unknown, true);
+      if (read === null) return false;
+      for (const tag of unknown) tokens.set(tag, read.get(tag));
+    }
+    // Checked again after the last await: the write goes out in the same tick as the check.
+    if (!unguarded && this.#o.flights.changedSince(watched, this.#generation)) return false;
+    const own = this.#options.tags ?? [];
+    const learned = tagsFor.filter((tag) => !own.includes(tag));
+    return this.#o.entries.write(key, value, options.ttl, { staleTtl: options.staleTtl, tags: tagsFor }, { digest: this.#options.digest, ms: options.ms, tokens, learned });
+  }
+
+  async commit(value: T, options: CommitOptions & { key?: string } = {}): Promise<boolean> {
+    if (this.#ended) return false;
+    try {
+      return await this.store(value, options);
+    } finally {
+      this.#finish({ value, status: 'miss' });
+    }
+  }
+
+  abandon(error?: unknown): void {
+    this.#finish(undefined, error);
+  }
+
+  #finish(result: Settled | undefined, error?: unknown): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#end(this.#refresh ? undefined : result, error);
+  }
+
+  #tagsOf(options: CommitOptions): { tags: string[]; tokens: ReadonlyMap<string, string | undefined> | undefined } {
+    const own = this.#options.tags ?? [];
+    const extra = options.tags ?? [];
+    return { tags: extra.length === 0 ? [...own] : [...new Set([...own, ...extra])], tokens: options.tokens };
+  }
+
+  #tokenKeys(tags: readonly string[]): string[] {
+    return tags.map((tag) => this.#o.tags.key(tag));
   }
 }

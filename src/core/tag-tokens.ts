@@ -128,8 +128,8 @@ export function tagsCurrent(envelope: Envelope, tokens: ReadonlyMap<string, stri
   return true;
 }
 
-/** Whether the envelope carries exactly these tags (a template that changed its tags misses). */
+/** Whether the envelope carries exactly these tags, besides those learned at commit (a template that changed its tags misses). */
 export function sameTags(envelope: Envelope, tags: readonly string[]): boolean {
-  const stored = envelope.tags === undefined ? 0 : Object.keys(envelope.tags).length;
+  const stored = (envelope.tags === undefined ? 0 : Object.keys(envelope.tags).length) - (envelope.lt?.filter((tag) => !tags.includes(tag)).length ?? 0);
   return stored === new Set(tags).size && tags.every((tag) => envelope.tags !== undefined && tag in envelope.tags);
 }

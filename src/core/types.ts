@@ -41,6 +41,70 @@ export interface FetchResult<T> {
   coalesced: boolean;
 }
 
+/** Options of `Cache.lease`: what the value will be looked up and joined by. */
+export interface LeaseOptions {
+  /** Overrides the cache's version for this call. */
+  version?: number;
+  /** Tags the entry must carry; their tokens are read (and created) when the lease is taken. */
+  tags?: readonly string[];
+  /** Digest of whatever produces the value; a different digest misses. */
+  digest?: string;
+  /** Name under which hits and misses are counted in `stats().byLabel`. */
+  label?: string;
+  /** The render this lookup belongs to (`cache.readScope(id)`), as for `fetch`. */
+  scope?: ReadScope;
+}
+
+/** What a lease holder decides once the value is produced. */
+export interface CommitOptions {
+  /** Seconds; as in `set` (`0` or less: nothing is stored). */
+  ttl?: TtlInput;
+  /** Seconds past the TTL during which the entry may be served stale. */
+  staleTtl?: number;
+  /**
+   * Tags decided after producing (e.g. learned from nested fragments). Tags given to `lease` are
+   * always carried. For each tag, pass the token it was observed under in `tokens` (so an
+   * invalidation since then voids the commit); a tag without one is checked against the
+   * invalidations this process has seen since the lease was taken.
+   */
+  tags?: readonly string[];
+  tokens?: ReadonlyMap<string, string | undefined>;
+  /** How long producing took, ms (reported as time saved by hits). */
+  ms?: number;
+}
+
+/**
+ * The right to store one produced value, taken on a miss. `commit` stores it unless the key, one of
+ * its tags or the whole cache was invalidated (here, or in another process through the store's
+ * subscribe hook) since the lease was taken; `abandon` gives up. Either settles the callers who
+ * joined this lease. Other keys may be written under the same guard with `store` before `commit`.
+ */
+export interface Lease<T> {
+  /** The stored key. */
+  readonly key: string;
+  /** Whether a commit would now be a no-op (an invalidation since the lease was taken). */
+  readonly void: boolean;
+  /** Store `value` at `key` (or at another stored key) under this lease's guard; whether it was stored. */
+  store(value: unknown, options: CommitOptions & { key?: string }): Promise<boolean>;
+  /** Store `value` at the lease's key (or another stored key), hand it to joiners and end the lease; whether it was stored. */
+  commit(value: T, options?: CommitOptions & { key?: string }): Promise<boolean>;
+  /** End the lease without storing; joiners get `error` (or look up again themselves). */
+  abandon(error?: unknown): void;
+}
+
+/** `Cache.lease`: a value found (fresh or stale), a value a joined flight produced, or a lease to produce it. */
+export type LeaseResult<T> =
+  | {
+      status: 'hit' | 'stale';
+      value: T;
+      coalesced: boolean;
+      /** On a stale hit: a lease to refresh the value in the background, when no refresh of it is under way here. */
+      refresh?: Lease<T>;
+      lease?: undefined;
+    }
+  | { status: 'miss'; value: T; coalesced: true; lease?: undefined; refresh?: undefined }
+  | { status: 'miss'; lease: Lease<T>; coalesced: false; refresh?: undefined };
+
 export interface LookupEvent {
   /** The stored key. */
   key: string;

@@ -1,17 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Cache } from '../core/cache.js';
-import type { PageEntry, PageIndex } from './entry.js';
-import type { PageFlights } from './flights.js';
+import type { PageIndex } from './entry.js';
 import type { PageAddress } from './keys.js';
 import type { ResolvedPageOptions } from './options.js';
+import type { PageRequest } from './policy.js';
 
 /** One request as the page middleware sees it. */
 export interface PageContext {
   cache: Cache;
   opts: ResolvedPageOptions;
-  flights: PageFlights;
-  /** Memo: the variant fields of a header list, for this middleware's key fields. */
-  fields: WeakMap<PageIndex, string[]>;
+  /** Memo: the variant fields of a header list (or a page's), for this middleware's key fields. */
+  fields: WeakMap<object, string[]>;
   req: IncomingMessage;
   res: ServerResponse;
   method: 'GET' | 'HEAD';
@@ -20,14 +19,14 @@ export interface PageContext {
   target: string;
   /** This request's tags (the `tags` option, evaluated once). */
   tags: readonly string[];
+  /** The request as `decidePage` sees it. */
+  request: PageRequest;
   /** Hand the request to the app (`next()`), once. */
   pass: () => void;
 }
 
-/** What a lookup found for one method. Keys are before `makeKey`. */
-export interface Lookup {
+/** What is known of the URL's header list when a render starts. Keys are before `makeKey`. */
+export interface Known {
   indexKey: string;
-  index?: PageIndex;
-  pageKey?: string;
-  entry?: PageEntry;
+  index: PageIndex | undefined;
 }

@@ -5,7 +5,10 @@
  * (most HTML), as base64 otherwise, so every store round-trips it byte for byte.
  *
  *     header list:  pgv1:<generation>:<vary field>,<vary field>
- *     page:         pg1\n{"status":200,"headers":{…},"enc":"utf8","at":…,"fresh":…}\n<body>
+ *     page:         pg1\n{"status":200,"headers":{…},"enc":"utf8","at":…,"age":0,"key":"page:…","vary":[…],"gen":…}\n<body>
+ *
+ * Freshness is not here: it is the core envelope's (the lease commits the page with its TTL and
+ * stale window), so pages are fresh, stale and expired exactly as fragments are.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { EpochMs } from '../core/clock.js';
@@ -27,8 +30,13 @@ export interface PageEntry {
   readonly enc: 'utf8' | 'base64';
   /** When it was stored, epoch ms. */
   readonly at: EpochMs;
-  /** Fresh until, epoch ms; `null` = until invalidated. Between this and the store's expiry the page is stale. */
-  readonly fresh: EpochMs | null;
+  /** The response's own `Age` when it was stored, seconds (RFC 9111 §5.1: replays add to it). */
+  readonly age: number;
+  /** The variant key it was stored under (before `makeKey`), so a joined request can tell whether it is its own. */
+  readonly key: string;
+  /** The learned Vary fields and generation it was stored under (for that same check). */
+  readonly vary: readonly string[];
+  readonly gen: string;
 }
 
 export function newGeneration(): string {
@@ -94,16 +102,38 @@ function parsePageText(value: string): PageEntry | undefined {
   if (
     typeof meta !== 'object' ||
     meta === null ||
-    typeof meta.status !== 'number' ||
-    typeof meta.headers !== 'object' ||
-    meta.headers === null ||
+    // RFC 9110 §15: a final status is three digits, 200–599 here (1xx are never stored)
+    !Number.isInteger(meta.status) ||
+    (meta.status as number) < 200 ||
+    (meta.status as number) > 599 ||
+    !validHeaders(meta.headers) ||
     (meta.enc !== 'utf8' && meta.enc !== 'base64') ||
     typeof meta.at !== 'number' ||
-    (meta.fresh !== null && typeof meta.fresh !== 'number')
+    typeof meta.age !== 'number' ||
+    !(meta.age >= 0) ||
+    typeof meta.key !== 'string' ||
+    typeof meta.gen !== 'string' ||
+    !Array.isArray(meta.vary) ||
+    !meta.vary.every((field) => typeof field === 'string')
   ) {
     return undefined;
   }
-  return { status: meta.status, headers: meta.headers, enc: meta.enc, at: meta.at, fresh: meta.fresh, body: value.slice(newline + 1) };
+  return { status: meta.status as number, headers: meta.headers as HeaderRecord, enc: meta.enc, at: meta.at, age: meta.age, key: meta.key, vary: meta.vary, gen: meta.gen, body: value.slice(newline + 1) };
+}
+
+/**
+ * Stored fields a page may be replayed with: strings (or lists of strings for repeated fields), and
+ * never `Set-Cookie`, which belongs to one client and is never stored. Anything else is a miss, so
+ * nothing of a malformed entry reaches a client.
+ */
+function validHeaders(headers: unknown): boolean {
+  if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) return false;
+  for (const [name, value] of Object.entries(headers)) {
+    if (name !== name.toLowerCase() || name === 'set-cookie' || !/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(name)) return false;
+    const values = Array.isArray(value) ? (value as unknown[]) : [value];
+    if (!values.every((v) => typeof v === 'string' && !/[\r\n\0]/.test(v))) return false;
+  }
+  return true;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });

@@ -2,8 +2,7 @@ import type { Cache } from '../core/cache.js';
 import { parseIndex } from './entry.js';
 import { PageCacheError } from './errors.js';
 import type { RequestHeaders } from './headers.js';
-import { implicitKeyFields, normalizeHost, normalizeQuery, pageKey, variantFields, type PageAddress, type Scheme } from './keys.js';
-import { readIndex } from './storage.js';
+import { implicitKeyFields, normalizeHost, normalizeQuery, pageKey, urlTag, variantFields, type PageAddress, type Scheme } from './keys.js';
 
 export interface InvalidatePageOptions {
   /** Only this method's entry. Default: GET and HEAD. */
@@ -29,8 +28,9 @@ const ABSOLUTE = /^(https?):\/\/([^/?#]+)([^?#]*)(\?[^#]*)?(?:#.*)?$/i;
 
 /**
  * Remove the cached page(s) for a URL — `"https://example.com/posts?page=2"`, or a path with
- * `{ host }` (then both http and https). Without `headers`, the URL's header list is deleted,
- * which makes every variant unreachable at once (they age out of the store). Resolves to whether
+ * `{ host }` (then both http and https). Without `headers`, the URL's tag is invalidated, which
+ * makes its header list and every variant miss at once (they age out of the store) — including
+ * those a render already under way, here or in another process, is about to store. Resolves to whether
  * anything was there. To clear a whole site, change the middleware's `keyPrefix` or `version`.
  */
 export async function invalidatePage(cache: Cache, url: string, options: InvalidatePageOptions = {}): Promise<boolean> {
@@ -39,19 +39,27 @@ export async function invalidatePage(cache: Cache, url: string, options: Invalid
   const keyPrefix = options.keyPrefix ?? '';
   const keyFields = [...implicitKeyFields(options.trustProxy ?? false), ...(options.keyHeaders ?? []).map((name) => name.toLowerCase())];
   let removed = false;
+  const urls: string[] = [];
   for (const address of addresses) {
     for (const method of methods) {
       const indexKey = pageKey({ keyPrefix, method, address });
-      let key = indexKey;
-      if (options.headers !== undefined) {
-        const index = parseIndex(await readIndex(cache, indexKey, options.version));
-        if (index === undefined) continue;
-        key = pageKey({ keyPrefix, method, address, variant: { gen: index.gen, fields: variantFields(index.vary, keyFields), headers: options.headers } });
+      if (options.headers === undefined) {
+        urls.push(indexKey);
+        continue;
       }
+      const index = parseIndex(await cache.get(indexKey, undefined, options.version));
+      if (index === undefined) continue;
+      const key = pageKey({ keyPrefix, method, address, variant: { gen: index.gen, fields: variantFields(index.vary, keyFields), headers: options.headers } });
       // An invalidation must not fail silently: a store error throws (cache.delete never fails open).
       removed = (await cache.delete(key, options.version)) || removed;
     }
   }
+  if (urls.length === 0) return removed;
+  // Whether anything was there, read before the invalidation.
+  for (const indexKey of urls) removed = (await cache.get(indexKey, undefined, options.version)) !== undefined || removed;
+  // The URL's tag, not a delete: a render under way anywhere commits under the old token and
+  // reads as a miss, so no older header list or page can come back (invalidateTags never fails open).
+  await cache.invalidateTags(urls.map(urlTag));
   return removed;
 }
 

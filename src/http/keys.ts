@@ -59,6 +59,15 @@ export function pageKey(input: PageKeyInput): string {
   return `page:${prefix}:${method}:${variant.gen}:${varyHash(variant.fields, variant.headers)}:${url}`;
 }
 
+/**
+ * The tag every entry of a URL carries (its header list and each variant): `invalidatePage`
+ * invalidates it, so a render already under way — in this process or another — commits under the
+ * old token and reads as a miss, and can never bring back a header list older than the invalidation.
+ */
+export function urlTag(indexKey: string): string {
+  return `page-url:${indexKey}`;
+}
+
 /** Hash of the values of `fields` in `headers`; an absent field differs from an empty one. */
 export function varyHash(fields: readonly string[], headers: RequestHeaders): string {
   // Within one generation the field list is fixed, so "none of them sent" needs no hash.
@@ -68,8 +77,9 @@ export function varyHash(fields: readonly string[], headers: RequestHeaders): st
 }
 
 /**
- * Sort the parameters of a query string by name, so `a=1&b=2` and `b=2&a=1` share an entry. The
- * text is not decoded: two queries share a key only if they hold the same raw parameters.
+ * Sort the parameters of a query string by decoded name, so `a=1&b=2` and `b=2&a=1` share an
+ * entry; a repeated name keeps the order of its values (the sort is stable). The parameters are
+ * kept as written: two queries share a key only if they hold the same raw parameters.
  */
 export function normalizeQuery(search: string): string {
   const raw = search.startsWith('?') ? search.slice(1) : search;
@@ -85,9 +95,20 @@ export function normalizeQuery(search: string): string {
   return `?${named.map((entry) => entry.param).join('&')}`;
 }
 
+/**
+ * A parameter's name, decoded (`%61` is `a`, `+` a space), so the sort follows what the app reads:
+ * `a=1&%61=2` and `%61=2&a=1` hold one repeated name in two different orders, and must not share an
+ * entry. Names that do not decode are compared as written.
+ */
 function nameOf(param: string): string {
   const eq = param.indexOf('=');
-  return eq < 0 ? param : param.slice(0, eq);
+  const raw = eq < 0 ? param : param.slice(0, eq);
+  if (!raw.includes('%') && !raw.includes('+')) return raw;
+  try {
+    return decodeURIComponent(raw.replaceAll('+', ' '));
+  } catch {
+    return raw;
+  }
 }
 
 /** Already sorted by name, without empty members: the common case, kept without copying. */
@@ -161,9 +182,14 @@ export function requestAddress(request: RequestLine, rules: AddressRules): PageA
   let scheme: Scheme = request.encrypted ? 'https' : 'http';
   let rawHost = single(request.headers.host);
   if (rules.trustProxy) {
-    const proto = firstValue(request.headers['x-forwarded-proto'])?.toLowerCase();
-    if (proto === 'http' || proto === 'https') scheme = proto;
-    rawHost = firstValue(request.headers['x-forwarded-host']) ?? rawHost;
+    // A forwarded value that is not well-formed would reach the app but not the key (a page built
+    // with `javascript:` links, or for host "x", stored for everyone): such requests bypass the cache.
+    const proto = forwardedValue(request.headers['x-forwarded-proto'], (value) => value.toLowerCase() === 'http' || value.toLowerCase() === 'https');
+    if (proto === null) return 'host';
+    if (proto !== undefined) scheme = proto.toLowerCase() as Scheme;
+    const forwardedHost = forwardedValue(request.headers['x-forwarded-host'], (value) => normalizeHost(value, 'http') !== undefined);
+    if (forwardedHost === null) return 'host';
+    rawHost = forwardedHost ?? rawHost;
   }
   const host = normalizeHost(rawHost, scheme);
   if (host === undefined) return 'host';
@@ -191,9 +217,11 @@ export function variantFields(vary: readonly string[], keyFields: readonly strin
   return [...new Set([...vary, ...keyFields].map((name) => name.toLowerCase()))].sort();
 }
 
-function firstValue(value: string | string[] | undefined): string | undefined {
+/** The first member of a forwarded field; `null` when any member is empty or not `valid`. */
+function forwardedValue(value: string | string[] | undefined, valid: (member: string) => boolean): string | undefined | null {
   const text = single(value);
   if (text === undefined) return undefined;
-  const first = text.split(',')[0]?.trim();
-  return first === '' ? undefined : first;
+  const members = text.split(',').map((member) => member.trim());
+  if (members.some((member) => member === '' || !valid(member))) return null;
+  return members[0];
 }

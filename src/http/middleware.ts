@@ -1,28 +1,30 @@
 /**
  * `cachePage` and `cacheMiddleware`: Django's `cache_page` and site-wide cache middleware for
- * Express 5 and `node:http`. This file is only the adapter between Node's request/response and the
- * pure decisions (policy.ts, keys.ts, conditional.ts); a request goes:
+ * Express 5 and `node:http`. This file is only the adapter: it reads the request, asks the pure
+ * `decidePage` (policy.ts) what to do, and acts on the answer. The caching itself is the core's
+ * lease, as for fragments and views:
  *
- *   1. GET/HEAD with a keyable address (valid, allowed host; origin-form URL), else pass through;
- *   2. look the page up (header list, then variant) — synchronously when the store holds it in
- *      this process — and replay it, or answer 304 when the request's validators match;
- *   3. on a miss, wait for a render of the same page already under way, or render (render.ts).
+ *   1. the URL's learned Vary list (the header-list entry) is read;
+ *   2. `cache.lease` on the variant key (or, when no list is known yet, on the list's key) returns a
+ *      hit, a stale page with a lease to refresh it, the page a concurrent render produced, or a
+ *      lease: the request then renders (render.ts) and commits the captured response through it.
+ *
+ * So pages get single-flight, the distributed `lock`, `failOpen`, stats, events, stale-while-
+ * revalidate and race-free invalidation from the same engine as everything else.
  *
  * Mount `cacheMiddleware` before your routes (and before `compression`, so compressed bodies are
  * stored with their `Vary: Accept-Encoding`); put `cachePage` first in a route's handlers.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Cache } from '../core/cache.js';
-import type { Lookup, PageContext } from './context.js';
+import type { Cache, Lease } from '../core/cache.js';
+import type { PageContext } from './context.js';
 import { parseIndex, parsePage, type PageEntry, type PageIndex } from './entry.js';
-import { PageFlights } from './flights.js';
-import { pageKey, requestAddress, variantFields } from './keys.js';
+import { pageKey, requestAddress, urlTag, variantFields } from './keys.js';
 import { resolvePageOptions, type PageCacheOptions, type ResolvedPageOptions } from './options.js';
-import { cacheableMethod, type PageSkipReason } from './policy.js';
-import { appOf, refreshOf } from './refresh.js';
-import { refreshInBackground, render } from './render.js';
+import { decidePage, type PageFound, type PageRequest } from './policy.js';
+import { appOf, refreshOf, replayInBackground } from './refresh.js';
+import { render } from './render.js';
 import { replay } from './replay.js';
-import { notify, readIndex, readPage, report } from './storage.js';
 
 /** Connect-style middleware: Express 5 (`app.use`, a route's handlers) or `node:http` with a `next`. */
 export type PageMiddleware = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void;
@@ -38,9 +40,8 @@ export function cacheMiddleware(cache: Cache, options: PageCacheOptions = {}): P
 }
 
 function pageMiddleware(cache: Cache, opts: ResolvedPageOptions): PageMiddleware {
-  const flights = PageFlights.of(cache);
   // Variant fields of each learned header list (header lists are shared, immutable objects).
-  const fields = new WeakMap<PageIndex, string[]>();
+  const fields = new WeakMap<object, string[]>();
   let warned = false;
   const warnNoApp = (): void => {
     if (warned) return;
@@ -49,53 +50,72 @@ function pageMiddleware(cache: Cache, opts: ResolvedPageOptions): PageMiddleware
   };
   return function pageCacheMiddleware(req, res, next) {
     let passed = false;
-    const pass = (): void => {
+    const pass = (error?: unknown): void => {
       if (passed) return;
       passed = true;
-      next();
+      next(error);
     };
-    // Nothing the cache does may turn a good response into an error: on any failure, serve it uncached.
+    // A store failure reaches the app as it would reach a fragment: served uncached when the cache
+    // fails open (the core already did), passed on as an error when it was created with failOpen: false.
     const fail = (error: unknown): void => {
-      report(cache, error, 'page');
-      if (!res.headersSent) pass();
+      if (cache.listenerCount('error') > 0) cache.emit('error', { error, operation: 'page' });
+      if (!res.headersSent) pass(cache.failOpen ? undefined : error);
     };
     try {
-      const method = req.method;
-      if (!cacheableMethod(method)) return skip(opts, req, pass, 'method');
       const original = (req as IncomingMessage & { originalUrl?: unknown }).originalUrl;
       const target = typeof original === 'string' ? original : (req.url ?? '');
-      const address = requestAddress({ target, headers: req.headers, encrypted: (req.socket as { encrypted?: boolean } | null)?.encrypted === true }, opts);
-      if (typeof address === 'string') return skip(opts, req, pass, address);
-      const ctx: PageContext = { cache, opts, flights, fields, req, res, method, address, target, tags: opts.tags(req), pass };
+      const request: PageRequest = {
+        method: req.method,
+        address: requestAddress({ target, headers: req.headers, encrypted: (req.socket as { encrypted?: boolean } | null)?.encrypted === true }, opts),
+        authorization: req.headers.authorization !== undefined,
+      };
+      const first = decidePage(request, undefined);
+      if (first.kind === 'pass') {
+        opts.onSkip?.(first.reason, req);
+        return pass();
+      }
+      const method = req.method as 'GET' | 'HEAD';
+      const address = request.address as Exclude<PageRequest['address'], string>;
+      const tags = opts.tags(req);
+      const ctx: PageContext = { cache, opts, fields, req, res, method, address, target, tags, request, pass: () => pass() };
       const refresh = refreshOf(req);
-      if (refresh === undefined && serveWarm(ctx)) return;
-      handle(ctx, warnNoApp).catch(fail);
+      if (refresh !== undefined) return render(ctx, refresh.lease as Lease<string>, undefined, true, refresh.done);
+      if (serveWarm(ctx)) return;
+      handle(ctx, warnNoApp, 0).catch(fail);
     } catch (error) {
       fail(error);
     }
   };
 }
 
+/** The cache options of a page lookup: the URL's tag (invalidatePage), the page's tags, the label. */
+function leaseOptions(ctx: PageContext, indexKey: string): { version?: number; tags: string[]; label: string } {
+  const tags = [urlTag(indexKey), ...ctx.tags];
+  return ctx.opts.version === undefined ? { tags, label: ctx.opts.label } : { version: ctx.opts.version, tags, label: ctx.opts.label };
+}
+
 /** A fresh page this process holds, served without waiting on the event loop; false otherwise. */
 function serveWarm(ctx: PageContext): boolean {
   const entry = peek(ctx, ctx.method) ?? (ctx.method === 'HEAD' ? peek(ctx, 'GET') : undefined);
   if (entry === undefined) return false;
-  const now = ctx.cache.clock.now();
-  if (entry.fresh !== null && now >= entry.fresh) return false;
-  replay(ctx.req, ctx.res, entry, 'HIT', now);
+  const action = decidePage(ctx.request, { status: 'hit', entry });
+  if (action.kind !== 'hit') return false;
+  replay(ctx.req, ctx.res, entry, 'HIT', ctx.cache.clock.now());
   return true;
 }
 
 function peek(ctx: PageContext, method: 'GET' | 'HEAD'): PageEntry | undefined {
   const { cache, opts, address } = ctx;
-  // The Vary index is bookkeeping: only the page itself counts as a lookup.
-  const index = parseIndex(cache.peek(pageKey({ keyPrefix: opts.keyPrefix, method, address }), opts.version === undefined ? { quiet: true } : { version: opts.version, quiet: true })?.value);
+  const indexKey = pageKey({ keyPrefix: opts.keyPrefix, method, address });
+  const options = leaseOptions(ctx, indexKey);
+  // The Vary list is bookkeeping: only the page itself counts as a lookup.
+  const index = parseIndex(cache.peek(indexKey, { ...options, label: undefined, quiet: true })?.value);
   if (index === undefined) return undefined;
-  return parsePage(cache.peek(variantKey(ctx, method, index), { version: opts.version, tags: ctx.tags, label: opts.label })?.value);
+  return parsePage(cache.peek(variantKey(ctx, method, index), options)?.value);
 }
 
 /** The key of the variant this request selects, under a learned header list. */
-function variantKey(ctx: PageContext, method: 'GET' | 'HEAD', index: PageIndex): string {
+function variantKey(ctx: PageContext, method: 'GET' | 'HEAD', index: { vary: readonly string[]; gen: string }): string {
   let fields = ctx.fields.get(index);
   if (fields === undefined) {
     fields = variantFields(index.vary, ctx.opts.keyFields);
@@ -104,59 +124,53 @@ function variantKey(ctx: PageContext, method: 'GET' | 'HEAD', index: PageIndex):
   return pageKey({ keyPrefix: ctx.opts.keyPrefix, method, address: ctx.address, variant: { gen: index.gen, fields, headers: ctx.req.headers } });
 }
 
-async function handle(ctx: PageContext, warnNoApp: () => void): Promise<void> {
-  const { cache, opts, flights, req, res, method, address } = ctx;
-  const refresh = refreshOf(req);
-  const { own, entry } = await lookup(ctx);
-  if (refresh !== undefined) return render(ctx, own, undefined, refresh);
+async function readIndex(ctx: PageContext, method: 'GET' | 'HEAD'): Promise<{ indexKey: string; index: PageIndex | undefined }> {
+  const indexKey = pageKey({ keyPrefix: ctx.opts.keyPrefix, method, address: ctx.address });
+  return { indexKey, index: parseIndex(await ctx.cache.get(indexKey, undefined, ctx.opts.version)) };
+}
 
-  if (entry !== undefined) {
-    const now = cache.clock.now();
-    if (entry.fresh === null || now < entry.fresh) {
-      notify(cache, 'hit', own.pageKey ?? own.indexKey, opts);
-      return replay(req, res, entry, 'HIT', now);
-    }
-    if (opts.staleTtl > 0 && now < entry.fresh + opts.staleTtl * 1000) {
-      const app = appOf(req, opts.app);
-      if (app !== undefined) {
-        notify(cache, 'stale', own.pageKey ?? own.indexKey, opts);
-        replay(req, res, entry, 'STALE', now);
-        return refreshInBackground(ctx, app, own);
-      }
-      warnNoApp();
+async function handle(ctx: PageContext, warnNoApp: () => void, attempt: number): Promise<void> {
+  const { cache, opts, req, res, method } = ctx;
+  const { indexKey, index } = await readIndex(ctx, method);
+  if (index === undefined && method === 'HEAD') {
+    // HEAD may be answered from GET's entry (Django does the same).
+    const get = await readIndex(ctx, 'GET');
+    if (get.index !== undefined) {
+      const entry = parsePage(await cache.get(variantKey(ctx, 'GET', get.index), undefined, opts.version));
+      if (entry !== undefined && decidePage(ctx.request, { status: 'hit', entry }).kind === 'hit') return replay(req, res, entry, 'HIT', cache.clock.now());
     }
   }
-  notify(cache, 'miss', own.pageKey ?? own.indexKey, opts);
-  const leadKey = cache.makeKey(own.pageKey ?? own.indexKey, opts.version);
-  const leader = flights.leader(leadKey);
-  if (leader === undefined) return render(ctx, own, leadKey, undefined);
-  const outcome = await flights.wait(leader, opts.waitMs);
-  if (outcome !== undefined) {
-    const mine = pageKey({ keyPrefix: opts.keyPrefix, method, address, variant: { gen: outcome.gen, fields: variantFields(outcome.vary, opts.keyFields), headers: req.headers } });
-    if (mine === outcome.pageKey) return replay(req, res, outcome.entry, 'HIT', cache.clock.now());
+  const leaseKey = index === undefined ? indexKey : variantKey(ctx, method, index);
+  const taken = await cache.lease<string>(leaseKey, leaseOptions(ctx, indexKey));
+  if (taken.lease !== undefined) return render(ctx, taken.lease, { indexKey, index }, false, undefined);
+
+  const entry = parsePage(taken.value);
+  // What was found is not a page of ours: the header list appeared since we read it (look again),
+  // or a malformed page (a miss: render it again).
+  if (entry === undefined || (taken.status === 'miss' && entry.key !== variantKey(ctx, method, entry))) {
+    taken.refresh?.abandon();
+    if (attempt < 2) {
+      if (entry === undefined && leaseKey !== indexKey) await cache.delete(leaseKey, opts.version);
+      // Look up again: the header list the joined render learned now leads to our own variant.
+      return handle(ctx, warnNoApp, attempt + 1);
+    }
+    return void ctx.pass();
   }
-  // The first render was not storable, varied differently, or took too long: render ourselves.
-  return render(ctx, own, undefined, undefined);
-}
-
-async function lookup(ctx: PageContext): Promise<{ own: Lookup; entry: PageEntry | undefined }> {
-  const own = await lookupMethod(ctx, ctx.method);
-  if (own.entry !== undefined || ctx.method !== 'HEAD') return { own, entry: own.entry };
-  // HEAD may be answered from GET's entry (Django does the same).
-  const get = await lookupMethod(ctx, 'GET');
-  return { own, entry: get.entry };
-}
-
-async function lookupMethod(ctx: PageContext, method: 'GET' | 'HEAD'): Promise<Lookup> {
-  const { cache, opts, address } = ctx;
-  const indexKey = pageKey({ keyPrefix: opts.keyPrefix, method, address });
-  const index = parseIndex(await readIndex(cache, indexKey, opts.version));
-  if (index === undefined) return { indexKey };
-  const key = variantKey(ctx, method, index);
-  return { indexKey, index, pageKey: key, entry: parsePage(await readPage(cache, key, opts.version)) };
-}
-
-function skip(opts: ResolvedPageOptions, req: IncomingMessage, pass: () => void, reason: PageSkipReason): void {
-  opts.onSkip?.(reason, req);
-  pass();
+  const found: PageFound = { status: taken.status === 'stale' ? 'stale' : 'hit', entry };
+  const action = decidePage(ctx.request, found);
+  if (action.kind === 'pass') {
+    taken.refresh?.abandon();
+    opts.onSkip?.(action.reason, req);
+    return void ctx.pass();
+  }
+  if (action.kind === 'hit' || taken.refresh === undefined) return replay(req, res, entry, action.kind === 'hit' ? 'HIT' : 'STALE', cache.clock.now());
+  const app = appOf(req, opts.app);
+  if (app === undefined) {
+    // No app to refresh through: this request renders the page itself, under the refresh lease.
+    warnNoApp();
+    return render(ctx, taken.refresh, { indexKey, index }, true, undefined);
+  }
+  replay(req, res, entry, 'STALE', cache.clock.now());
+  const refresh = taken.refresh;
+  replayInBackground(app, req, ctx.target, opts.waitMs, refresh, () => refresh.abandon());
 }

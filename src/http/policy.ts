@@ -6,7 +6,9 @@
 import CachePolicy from 'http-cache-semantics';
 import type { Clock, EpochMs } from '../core/clock.js';
 import type { TtlSeconds } from '../core/ttl.js';
+import type { PageEntry } from './entry.js';
 import { fieldNames, single, type HeaderRecord, type RequestHeaders } from './headers.js';
+import type { PageAddress } from './keys.js';
 
 /** Why a response was not stored (or a request not looked up). Stable strings, for logs and `onSkip`. */
 export type PageSkipReason =
@@ -54,12 +56,54 @@ export type StoreDecision =
       explicit: boolean;
       /** Request fields the response varies on (its `Vary`), lower-case. */
       vary: string[];
+      /** The response's own `Age`, seconds (kept and added to on replay, RFC 9111 §5.1). */
+      age: number;
+      /**
+       * Whether it may be served stale: not when it said must-revalidate, proxy-revalidate or
+       * s-maxage (RFC 9111 §5.2.2.2, §5.2.2.8, §5.2.2.10: a shared cache must not serve it stale).
+       */
+      mayServeStale: boolean;
     }
   | { store: false; reason: PageSkipReason };
 
 /** GET and HEAD only: RFC 9111 §3 allows more, but only these are safe to replay by URL. */
 export function cacheableMethod(method: string | undefined): method is 'GET' | 'HEAD' {
   return method === 'GET' || method === 'HEAD';
+}
+
+/** A request as the page cache decides on it. */
+export interface PageRequest {
+  method: string | undefined;
+  /** The keyed address, or why the request has none. */
+  address: PageAddress | PageSkipReason;
+  /** Whether the request carries `Authorization`. */
+  authorization: boolean;
+}
+
+/** What was found for the request: a stored page, fresh or inside its stale window. */
+export interface PageFound {
+  status: 'hit' | 'stale';
+  entry: PageEntry;
+}
+
+/**
+ * What to do with a request — Django's `FetchFromCacheMiddleware.process_request` over
+ * `utils/cache.py`, as one pure function: `pass` it to the app untouched, serve a `hit`, serve a
+ * `stale` page while it is refreshed, or treat it as a `miss` (render under a lease, and store).
+ * Call it with `found` undefined first (is the request cacheable at all?), then with the lookup.
+ */
+export type PageAction = { kind: 'pass'; reason: PageSkipReason } | { kind: 'hit'; entry: PageEntry } | { kind: 'stale'; entry: PageEntry } | { kind: 'miss' };
+
+export function decidePage(request: PageRequest, found: PageFound | undefined): PageAction {
+  if (!cacheableMethod(request.method)) return { kind: 'pass', reason: 'method' };
+  if (typeof request.address === 'string') return { kind: 'pass', reason: request.address };
+  if (found === undefined) return { kind: 'miss' };
+  // RFC 9111 §3.5 (and Varnish's builtin VCL): a request with Authorization is answered from the
+  // store only by a response that explicitly said `public`; otherwise it goes to the app.
+  if (request.authorization && !/(?:^|,)\s*public\s*(?:,|$)/.test(normalizeCacheControl(single(found.entry.headers['cache-control']) ?? ''))) {
+    return { kind: 'pass', reason: 'authorization' };
+  }
+  return found.status === 'hit' ? { kind: 'hit', entry: found.entry } : { kind: 'stale', entry: found.entry };
 }
 
 export function decideStorable(exchange: ExchangeHeaders, rules: StoreRules): StoreDecision {
@@ -73,7 +117,7 @@ export function decideStorable(exchange: ExchangeHeaders, rules: StoreRules): St
   // RFC 9111 §4.1: "Vary: *" never matches a later request, so storing it is pointless.
   if (vary.includes('*')) return { store: false, reason: 'vary-star' };
 
-  const policy = newPolicy(rules.clock, { method, headers: requestHeaders }, { status, headers: flatten(responseHeaders) });
+  const policy = newPolicy(rules.clock, { method, headers: flattenRequest(requestHeaders) }, { status, headers: flatten(responseHeaders) });
   const { rescc: cc, reqcc } = policy.toObject();
   if (!policy.storable()) {
     if (cc['no-store'] !== undefined) return { store: false, reason: 'no-store' }; // RFC 9111 §5.2.2.5
@@ -96,13 +140,16 @@ export function decideStorable(exchange: ExchangeHeaders, rules: StoreRules): St
   // RFC 9111 §4.2.1: s-maxage (shared caches), then max-age, then Expires. Django lets the
   // response's own lifetime win over the configured one; so do we.
   const explicit = cc['s-maxage'] !== undefined || cc['max-age'] !== undefined || responseHeaders.expires !== undefined;
+  const ageValue = Number(single(responseHeaders.age));
+  const age = Number.isFinite(ageValue) && ageValue > 0 ? Math.floor(ageValue) : 0;
+  const mayServeStale = cc['must-revalidate'] === undefined && cc['proxy-revalidate'] === undefined && cc['s-maxage'] === undefined;
   if (explicit) {
     const ttl = policy.maxAge() - policy.age();
     if (!(ttl > 0)) return { store: false, reason: 'max-age=0' };
-    return { store: true, ttl, explicit, vary };
+    return { store: true, ttl, explicit, vary, age, mayServeStale };
   }
   if (rules.defaultTtl !== null && !(rules.defaultTtl > 0)) return { store: false, reason: 'ttl' };
-  return { store: true, ttl: rules.defaultTtl, explicit, vary };
+  return { store: true, ttl: rules.defaultTtl, explicit, vary, age, mayServeStale };
 }
 
 /** Response headers as http-cache-semantics reads them: one string per field except `set-cookie`. */
@@ -112,7 +159,29 @@ function flatten(headers: HeaderRecord): Record<string, string | string[]> {
     const value = headers[name] as string | string[];
     flat[name] = name === 'set-cookie' ? value : (single(value) as string);
   }
+  if (typeof flat['cache-control'] === 'string') flat['cache-control'] = normalizeCacheControl(flat['cache-control']);
   return flat;
+}
+
+function flattenRequest(headers: RequestHeaders): RequestHeaders {
+  const cc = single(headers['cache-control']);
+  return cc === undefined ? headers : { ...headers, 'cache-control': normalizeCacheControl(cc) };
+}
+
+/**
+ * Directive names lower-cased (RFC 9111 §5.2: they are case-insensitive), which http-cache-semantics
+ * 4.x does not do: `Private`, `No-Store` and `Max-Age=0` must mean what they say. Quoted arguments
+ * are kept as they are.
+ */
+export function normalizeCacheControl(value: string): string {
+  const directives: string[] = [];
+  // a directive, then an optional =token or ="quoted string"
+  const re = /\s*([^=,\s]+)\s*(?:=\s*("(?:[^"\\]|\\.)*"|[^,]*))?\s*(?:,|$)/g;
+  for (const match of value.matchAll(re)) {
+    const name = (match[1] as string).toLowerCase();
+    directives.push(match[2] === undefined ? name : `${name}=${match[2].trim()}`);
+  }
+  return directives.join(', ');
 }
 
 type PolicyClass = new (req: CachePolicy.Request, res: CachePolicy.Response, options?: CachePolicy.Options) => CachePolicy;

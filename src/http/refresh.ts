@@ -2,12 +2,13 @@
  * Stale-while-revalidate needs the handler to run without a client. We replay the request that
  * found the page stale through the app, as a synthetic GET with a response that goes nowhere; the
  * page middleware on the way recognises it (by a symbol no client can send), skips the lookup and
- * stores the result under the usual rules. What the replay carries is exactly what the triggering
+ * commits the result through the core's refresh lease under the usual rules. What the replay carries is exactly what the triggering
  * request carried (minus conditional and range fields), so it can produce nothing that request
  * could not have produced and stored itself.
  */
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
+import type { Lease } from '../core/cache.js';
 import type { RequestHeaders } from './headers.js';
 
 /** A Node request listener: an Express app, or the function given to `http.createServer`. */
@@ -16,6 +17,8 @@ export type PageApp = (req: IncomingMessage, res: ServerResponse) => unknown;
 const REFRESH = Symbol.for('nunjucks-fragment-cache:page-refresh');
 
 export interface RefreshMarker {
+  /** The core's refresh lease the replayed response is committed through. */
+  lease: Lease<unknown>;
   /** Called by the page middleware when the replayed response is over. */
   done(): void;
 }
@@ -46,7 +49,7 @@ const DROPPED = new Set(['if-none-match', 'if-modified-since', 'if-match', 'if-u
  * Run `app` for a GET of `target` with `original`'s headers. `onDone` runs once: when a page
  * middleware reports the replay over, when the app throws, or after `timeoutMs`.
  */
-export function replayInBackground(app: PageApp, original: IncomingMessage, target: string, timeoutMs: number, onDone: () => void): void {
+export function replayInBackground(app: PageApp, original: IncomingMessage, target: string, timeoutMs: number, lease: Lease<unknown>, onDone: () => void): void {
   let finished = false;
   const finish = (): void => {
     if (finished) return;
@@ -76,7 +79,7 @@ export function replayInBackground(app: PageApp, original: IncomingMessage, targ
   }
   req.headers = headers;
   req.rawHeaders = raw;
-  req[REFRESH] = { done: finish };
+  req[REFRESH] = { lease, done: finish };
   req.push(null); // a GET without a body: body parsers see the end at once
   const res = new ServerResponse(req);
   try {

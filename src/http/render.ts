@@ -3,16 +3,14 @@
  * allow. The client gets the response as the app writes it; the page is stored just after.
  */
 import type { ServerResponse } from 'node:http';
+import type { Lease } from '../core/cache.js';
 import { captureResponse } from './capture.js';
-import type { Lookup, PageContext } from './context.js';
-import { encodeBody, newGeneration, parseIndex, strongEtag, type PageEntry } from './entry.js';
-import type { Render } from './flights.js';
+import type { Known, PageContext } from './context.js';
+import { encodeBody, formatIndex, formatPage, newGeneration, parseIndex, strongEtag, type PageEntry } from './entry.js';
 import { fromOutgoing, replayable, single, type HeaderRecord } from './headers.js';
 import { pageKey, variantFields } from './keys.js';
 import { hasLifetime, mergeCacheControl } from './patch.js';
 import { decideStorable, type StoreDecision } from './policy.js';
-import { replayInBackground, type PageApp, type RefreshMarker } from './refresh.js';
-import { deletePage, readIndex, report, writePage } from './storage.js';
 
 /** Run the app for this request, and store its response if it may be. */
 let warnedEncoded = false;
@@ -25,13 +23,19 @@ function warnEncodedOnce(): void {
   );
 }
 
-export function render(ctx: PageContext, own: Lookup, leadKey: string | undefined, refresh: RefreshMarker | undefined): void {
-  const { cache, opts, flights, req, res, method } = ctx;
-  const keys = [cache.makeKey(own.indexKey, opts.version)];
-  if (own.pageKey !== undefined) keys.push(cache.makeKey(own.pageKey, opts.version));
-  const job = flights.begin(ctx.tags, keys, leadKey, opts.waitMs);
+/**
+ * Run the app for this request under `lease`, and commit its response through the lease if the
+ * final headers allow (else abandon it). `known`: the header list as the lookup found it (absent
+ * for a background refresh). `refreshing`: the lease refreshes a stale page, which is dropped when
+ * the new response may not be stored. `done` runs when the render is over.
+ */
+export function render(ctx: PageContext, lease: Lease<string>, known: Known | undefined, refreshing: boolean, done: (() => void) | undefined): void {
+  const { cache, opts, req, res, method } = ctx;
   const before = fromOutgoing(res.getHeaders());
   res.setHeader('X-Cache', 'MISS');
+  // Requests that joined this lease wait at most waitMs: then they look up (and render) themselves.
+  const timer = setTimeout(() => lease.abandon(), opts.waitMs);
+  timer.unref();
   const decide = (): StoreDecision =>
     decideStorable(
       { method, requestHeaders: req.headers, status: res.statusCode, responseHeaders: fromOutgoing(res.getHeaders()) },
@@ -39,9 +43,10 @@ export function render(ctx: PageContext, own: Lookup, leadKey: string | undefine
     );
   let decision: StoreDecision | undefined;
   let encodedBefore = false;
-  const done = (): void => {
-    flights.finish(job);
-    refresh?.done();
+  const finish = (): void => {
+    clearTimeout(timer);
+    lease.abandon(); // a no-op once committed
+    done?.();
   };
   captureResponse(res, opts.maxBodyBytes, {
     beforeHeaders(_status, body) {
@@ -64,53 +69,47 @@ export function render(ctx: PageContext, own: Lookup, leadKey: string | undefine
     },
     end(body, loss) {
       if (loss !== undefined) opts.onSkip?.(loss, req);
-      complete(ctx, own, job, decision, body, before, refresh !== undefined)
-        .catch((error: unknown) => report(cache, error, 'page:set'))
-        .finally(done);
+      commit(ctx, lease, known, decision, body, before, refreshing)
+        .catch((error: unknown) => {
+          if (cache.listenerCount('error') > 0) cache.emit('error', { error, operation: 'page:set' });
+        })
+        .finally(finish);
     },
     abort() {
       opts.onSkip?.('incomplete', req);
-      done();
+      finish();
     },
   });
   ctx.pass();
 }
 
-async function complete(ctx: PageContext, own: Lookup, job: Render, decision: StoreDecision | undefined, body: Buffer | undefined, before: HeaderRecord, refreshing: boolean): Promise<void> {
+async function commit(ctx: PageContext, lease: Lease<string>, known: Known | undefined, decision: StoreDecision | undefined, body: Buffer | undefined, before: HeaderRecord, refreshing: boolean): Promise<void> {
   const { cache, opts, req, res, method, address } = ctx;
-  if (decision?.store !== true || body === undefined || job.detached) {
+  if (decision?.store !== true || body === undefined) {
     // A refresh that may not be stored leaves no stale copy behind to be served again.
-    if (refreshing && own.pageKey !== undefined && !job.detached) await deletePage(cache, own.pageKey, opts.version);
+    if (refreshing) await lease.store(null, { ttl: 0 });
+    lease.abandon();
     return;
   }
-  const now = cache.clock.now();
   const headers = storedHeaders(fromOutgoing(res.getHeaders()), before);
   if (method === 'GET' && headers.etag === undefined) headers.etag = strongEtag(body);
   if (method === 'HEAD' && headers['content-length'] === undefined && body.length > 0) headers['content-length'] = String(body.length);
-  const entry: PageEntry = {
-    status: res.statusCode,
-    headers,
-    ...encodeBody(method === 'HEAD' ? Buffer.alloc(0) : body),
-    at: now,
-    fresh: decision.ttl === null ? null : now + decision.ttl * 1000,
-  };
   const vary = [...decision.vary].sort();
-  // Read the header list again: another variant may have been learned while this one rendered.
-  const index = parseIndex(await readIndex(cache, own.indexKey, opts.version));
+  const indexKey = known?.indexKey ?? pageKey({ keyPrefix: opts.keyPrefix, method, address });
+  // The header list as it is now: another variant may have been learned while this one rendered.
+  // An invalidation since the lease was taken voids both writes below, so an older generation is
+  // never written back.
+  let index = known?.index;
+  if (index === undefined || index.vary.join(',') !== vary.join(',')) index = parseIndex(await cache.get(indexKey, undefined, opts.version));
   const gen = index !== undefined && index.vary.join(',') === vary.join(',') ? index.gen : newGeneration();
   const key = pageKey({ keyPrefix: opts.keyPrefix, method, address, variant: { gen, fields: variantFields(vary, opts.keyFields), headers: req.headers } });
-  job.keys.add(cache.makeKey(key, opts.version));
-  job.settle({ entry, pageKey: key, vary, gen });
-  if (job.detached) return;
-  await writePage(cache, opts, { indexKey: own.indexKey, index: { vary, gen }, pageKey: key, entry, ttl: decision.ttl, tags: job.tags }, () => job.detached);
-}
-
-/** Replay the request through the app in the background (stale-while-revalidate), once per page. */
-export function refreshInBackground(ctx: PageContext, app: PageApp, own: Lookup): void {
-  const { cache, opts, flights, req } = ctx;
-  const claim = cache.makeKey(own.pageKey ?? own.indexKey, opts.version);
-  if (!flights.claimRefresh(claim)) return;
-  replayInBackground(app, req, ctx.target, opts.waitMs, () => flights.releaseRefresh(claim));
+  const entry: PageEntry = { status: res.statusCode, headers, ...encodeBody(method === 'HEAD' ? Buffer.alloc(0) : body), at: cache.clock.now(), age: decision.age, key, vary, gen };
+  // RFC 9111 §5.2.2: must-revalidate, proxy-revalidate and s-maxage pages are never served stale.
+  const staleTtl = decision.mayServeStale ? opts.staleTtl : 0;
+  const hardTtl = decision.ttl === null ? null : decision.ttl + staleTtl;
+  // The header list lives as long as the page and its stale window, and is rewritten with every page.
+  await lease.store(formatIndex({ vary, gen }), { key: cache.makeKey(indexKey, opts.version), ttl: hardTtl });
+  await lease.commit(formatPage(entry), { key: cache.makeKey(key, opts.version), ttl: decision.ttl, staleTtl });
 }
 
 /** Django's patch_response_headers, plus the strong ETag when the whole body is known in time. */

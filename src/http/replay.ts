@@ -30,8 +30,8 @@ export function replay(req: IncomingMessage, res: ServerResponse, entry: PageEnt
   for (const name of Object.keys(headers)) {
     if (name !== 'content-length') res.setHeader(name, headers[name] as string | string[]);
   }
-  // RFC 9111 §5.1: the time since the page was stored, in whole seconds.
-  res.setHeader('Age', String(Math.max(0, Math.floor((now - entry.at) / 1000))));
+  // RFC 9111 §5.1: the age the response had when stored (its own Age) plus the time since, in whole seconds.
+  res.setHeader('Age', String(entry.age + Math.max(0, Math.floor((now - entry.at) / 1000))));
   res.setHeader('X-Cache', status);
   if (conditional) {
     res.statusCode = 304;

@@ -174,6 +174,19 @@ describe('examples', () => {
     // #endregion
   });
 
+  it('lease', async () => {
+    const cache = createCache();
+    // #region lease
+    const taken = await cache.lease<string>('summary', { tags: ['reports'] });
+    if (taken.lease !== undefined) {
+      const html = '<p>summary</p>'; // produce it
+      await taken.lease.commit(html, { ttl: 60 }); // true, unless invalidated meanwhile
+    }
+    // #endregion
+    expect(await cache.get('summary')).toBe('<p>summary</p>');
+    await cache.close();
+  });
+
   it('readScope', async () => {
     const cache = createCache();
     // #region readScope

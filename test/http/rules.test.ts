@@ -18,7 +18,7 @@ function decide(response: Record<string, string | string[]>, request: Record<str
 
 describe('decideStorable', () => {
   it('stores a plain 200 for the configured ttl', () => {
-    expect(decide({})).toEqual({ store: true, ttl: 300, explicit: false, vary: [] });
+    expect(decide({})).toEqual({ store: true, ttl: 300, explicit: false, vary: [], age: 0, mayServeStale: true });
   });
 
   it.each([
@@ -28,6 +28,12 @@ describe('decideStorable', () => {
     ['Vary: *', () => decide({ vary: 'Accept, *' }), 'vary-star'],
     ['no-store', () => decide({ 'cache-control': 'no-store' }), 'no-store'],
     ['private', () => decide({ 'cache-control': 'private, max-age=60' }), 'private'],
+    // RFC 9111 §5.2: directive names are case-insensitive
+    ['Private (any case)', () => decide({ 'cache-control': 'Private, max-age=60' }), 'private'],
+    ['No-Store (any case)', () => decide({ 'cache-control': 'No-Store, max-age=60' }), 'no-store'],
+    ['Max-Age=0 (any case)', () => decide({ 'cache-control': 'Max-Age=0' }), 'max-age=0'],
+    ['S-Maxage=0 (any case)', () => decide({ 'cache-control': 'public, S-Maxage=0, max-age=60' }), 'max-age=0'],
+    ['NO-CACHE (any case)', () => decide({ 'cache-control': 'NO-CACHE' }), 'no-cache'],
     ['no-cache', () => decide({ 'cache-control': 'no-cache' }), 'no-cache'],
     ['max-age=0', () => decide({ 'cache-control': 'max-age=0' }), 'max-age=0'],
     ['an Expires in the past', () => decide({ expires: new Date(clock.now() - 1000).toUTCString() }), 'max-age=0'],
