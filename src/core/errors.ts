@@ -14,7 +14,8 @@ export type CacheErrorCode =
   | 'ERR_CACHE_CLOSED'
   | 'ERR_CACHE_ENTRY_TOO_LARGE'
   | 'ERR_CACHE_DRIVER_MISSING'
-  | 'ERR_CACHE_CONNECT';
+  | 'ERR_CACHE_CONNECT'
+  | 'ERR_CACHE_PURGE';
 
 export class CacheError extends Error {
   readonly code: CacheErrorCode;
@@ -121,5 +122,28 @@ export class StoreConnectError extends CacheError {
     this.name = 'StoreConnectError';
     this.reason = reason;
     this.detail = text;
+  }
+}
+
+/**
+ * A reverse proxy or CDN did not confirm a purge by tag (`createCache({ purgers })`). Reported
+ * through the cache's `error` event for every failed attempt; `final` is true when no attempt is
+ * left, so the proxy may serve the tagged pages until their own lifetime ends.
+ */
+export class PurgeError extends CacheError {
+  readonly purger: string;
+  readonly tags: readonly string[];
+  readonly attempt: number;
+  readonly final: boolean;
+
+  constructor(purger: string, tags: readonly string[], attempt: number, final: boolean, cause: unknown) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    const next = final ? 'No attempt is left: the proxy keeps those pages until they expire there; check the purger\'s URL and credentials.' : 'It will be retried.';
+    super('ERR_CACHE_PURGE', `Purger "${purger}" failed to purge tags ${JSON.stringify(tags)} (attempt ${attempt}): ${why}. ${next}`, { cause });
+    this.name = 'PurgeError';
+    this.purger = purger;
+    this.tags = tags;
+    this.attempt = attempt;
+    this.final = final;
   }
 }

@@ -13,6 +13,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Cache } from '../core/cache.js';
+import { edgeHeaderValue, type ResolvedEdge } from './edge.js';
 import type { Lookup, PageContext } from './context.js';
 import { parseIndex, parsePage, type PageEntry, type PageIndex } from './entry.js';
 import { PageFlights } from './flights.js';
@@ -67,6 +68,7 @@ function pageMiddleware(cache: Cache, opts: ResolvedPageOptions): PageMiddleware
       const address = requestAddress({ target, headers: req.headers, encrypted: (req.socket as { encrypted?: boolean } | null)?.encrypted === true }, opts);
       if (typeof address === 'string') return skip(opts, req, pass, address);
       const ctx: PageContext = { cache, opts, flights, fields, req, res, method, address, target, tags: opts.tags(req), pass };
+      if (opts.edge !== undefined) announceTags(res, ctx.tags, opts.edge);
       const refresh = refreshOf(req);
       if (refresh === undefined && serveWarm(ctx)) return;
       handle(ctx, warnNoApp).catch(fail);
@@ -74,6 +76,12 @@ function pageMiddleware(cache: Cache, opts: ResolvedPageOptions): PageMiddleware
       fail(error);
     }
   };
+}
+
+/** The proxy's tag header, set before the page is stored, so hits and misses carry it alike. */
+function announceTags(res: ServerResponse, tags: readonly string[], edge: ResolvedEdge): void {
+  const value = edgeHeaderValue(tags, edge);
+  if (value !== undefined) res.setHeader(edge.header, value);
 }
 
 /** A fresh page this process holds, served without waiting on the event loop; false otherwise. */
