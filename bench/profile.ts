@@ -21,7 +21,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createCache, createSqliteStore, type Cache } from './lib/library.js';
-import { benchRedisStore } from './lib/redis-stores.js';
+import { benchRedisStore } from './lib/bench-stores.js';
 import { createPageFixture, type PageName } from './fixtures/page.js';
 import { report, reportFailure, runChild, startChild } from './lib/child.js';
 import { VARIANTS, type Variant } from './lib/servers.js';

@@ -1,7 +1,7 @@
 /**
  * `npm run bench` — runs the row groups, prints one table, writes bench/results/latest.json.
  *
- *   npm run bench                          every group (Redis rows need REDIS_URL)
+ *   npm run bench                          every group (Redis rows need REDIS_URL, PostgreSQL rows POSTGRES_URL)
  *   npm run bench -- --only fragments,http one or more groups: fragments, stores, memory, http
  *   npm run bench -- --quick               a smoke run: short timings, one round
  *   npm run bench -- --out file.json       write the results elsewhere
@@ -60,6 +60,7 @@ async function main(): Promise<void> {
   const context: BenchContext = {
     quick: values.quick ?? false,
     redisUrl: process.env.REDIS_URL || undefined,
+    postgresUrl: process.env.POSTGRES_URL || undefined,
     log: (message) => process.stderr.write(`  ${message}\n`),
   };
 
@@ -88,6 +89,7 @@ async function main(): Promise<void> {
     commit: git('rev-parse', '--short', 'HEAD'),
     srcModified: srcStatus === undefined ? undefined : srcStatus !== '',
     redis: context.redisUrl === undefined ? null : context.redisUrl.replace(/\/\/[^@/]*@/, '//***@'),
+    postgres: context.postgresUrl === undefined ? null : context.postgresUrl.replace(/\/\/[^@/]*@/, '//***@'),
     quick: context.quick,
     groups: selected,
     seconds: Math.round((Date.now() - started) / 1000),

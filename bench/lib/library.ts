@@ -52,5 +52,5 @@ function locate(): string {
 export const libraryPath = locate();
 const lib = (await import(pathToFileURL(libraryPath).href)) as typeof Library;
 
-export const { cachePage, createCache, createEnvironment, createRedisBus, createRedisStore, createSqliteStore, createMemoryStore, createTieredStore, fragmentKey, render } = lib;
+export const { cachePage, createCache, createEnvironment, createPostgresStore, createRedisBus, createRedisStore, createSqliteStore, createMemoryStore, createTieredStore, fragmentKey, render } = lib;
 export { lib };

@@ -2,15 +2,16 @@
  * Two ways of seeing what a page view asks of Redis:
  * - `commandStats()`: the server's own `INFO commandstats` counters, read on a separate raw
  *   connection. They count every client of the server, so other users of a shared Redis show up.
- * - `startCountingProxy()`: a loopback TCP proxy in front of Redis that parses the RESP commands our
- *   client sends (exactly ours) and counts round trips: bursts of client writes between server
- *   replies. N commands written together (pipelined, MGET) are one round trip; N commands each
- *   awaited before the next are N.
+ * - `startRedisProxy()`: a loopback TCP proxy in front of Redis (counting-proxy.ts) that parses the
+ *   RESP commands our client sends (exactly ours) and counts round trips: bursts of client writes
+ *   between server replies. N commands written together (pipelined, MGET) are one round trip; N
+ *   commands each awaited before the next are N.
  *
  * Both leave out PING: an invalidation bus sends one every second as a heartbeat, whatever the
  * pages do.
  */
 import net from 'node:net';
+import { startCountingProxy, type CountingProxy } from './counting-proxy.js';
 
 export interface RedisAddress {
   host: string;
@@ -100,18 +101,6 @@ export function commandDelta(before: Map<string, number>, after: Map<string, num
   return delta;
 }
 
-export interface ProxyCounts {
-  commands: Map<string, number>;
-  roundTrips: number;
-}
-
-export interface CountingProxy {
-  url: string;
-  counts(): ProxyCounts;
-  reset(): void;
-  close(): Promise<void>;
-}
-
 /** Parses complete RESP arrays from `buffer`, calling `onCommand` with each command's name; returns the unparsed rest. */
 function parseCommands(buffer: Buffer, onCommand: (name: string) => void): Buffer {
   let offset = 0;
@@ -153,67 +142,18 @@ function parseCommands(buffer: Buffer, onCommand: (name: string) => void): Buffe
   }
 }
 
-export async function startCountingProxy(address: RedisAddress): Promise<CountingProxy> {
-  let commands = new Map<string, number>();
-  let roundTrips = 0;
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(address.port, address.host);
-    sockets.add(client).add(upstream);
-    let pending: Buffer = Buffer.alloc(0);
-    let lastFromClient = false;
-    let burstCounted = false;
-    client.on('data', (chunk: Buffer) => {
-      if (!lastFromClient) burstCounted = false;
-      lastFromClient = true;
-      pending = parseCommands(pending.length === 0 ? chunk : Buffer.concat([pending, chunk]), (name) => {
-        if (IGNORED.has(name)) return;
-        commands.set(name, (commands.get(name) ?? 0) + 1);
-        if (!burstCounted) roundTrips += 1;
-        burstCounted = true;
-      });
-      upstream.write(chunk);
-    });
-    upstream.on('data', (chunk: Buffer) => {
-      lastFromClient = false;
-      client.write(chunk);
-    });
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
-    };
-    client.on('close', end).on('error', end);
-    upstream.on('close', end).on('error', end);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
+/** The counting proxy (counting-proxy.ts) for Redis: RESP commands, PING heartbeats left out. */
+export async function startRedisProxy(address: RedisAddress): Promise<CountingProxy & { url: string }> {
+  const proxy = await startCountingProxy(
+    address,
+    () => {
+      let pending: Buffer = Buffer.alloc(0);
+      return (chunk, onCommand) => {
+        pending = parseCommands(pending.length === 0 ? chunk : Buffer.concat([pending, chunk]), onCommand);
+      };
+    },
+    IGNORED,
+  );
   const auth = address.password === undefined ? '' : `${encodeURIComponent(address.username ?? '')}:${encodeURIComponent(address.password)}@`;
-  return {
-    url: `redis://${auth}127.0.0.1:${port}/${address.db}`,
-    counts: () => ({ commands: new Map(commands), roundTrips }),
-    reset: () => {
-      commands = new Map();
-      roundTrips = 0;
-    },
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
-
-export function total(counts: Map<string, number>): number {
-  let sum = 0;
-  for (const calls of counts.values()) sum += calls;
-  return sum;
-}
-
-/** "get×21, set×21" */
-export function describeCommands(counts: Map<string, number>, per = 1): string {
-  return [...counts.entries()]
-    .sort((a, b) => b[1] - a[1])
-    .map(([name, calls]) => `${name.toUpperCase()}×${Number.isInteger(calls / per) ? calls / per : (calls / per).toFixed(1)}`)
-    .join(', ');
+  return { ...proxy, url: `redis://${auth}127.0.0.1:${proxy.port}/${address.db}` };
 }

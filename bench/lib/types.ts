@@ -15,7 +15,7 @@ export interface Row {
   ratioMeaning?: string;
   /** Lowest and highest of the per-round ratios behind `ratio`. */
   ratioRange?: [number, number];
-  /** A target from issue 6, when one applies to this row. */
+  /** A target (issue 6 or issue 10), when one applies to this row. */
   target?: { op: '<=' | '>=' | '>'; value: number; text: string };
   met?: boolean;
   note?: string;
@@ -41,6 +41,8 @@ export interface GroupResult {
 export interface BenchContext {
   quick: boolean;
   redisUrl: string | undefined;
+  /** PostgreSQL for the PostgreSQL rows (POSTGRES_URL); the bench uses a table of its own, `njkc_bench`. */
+  postgresUrl: string | undefined;
   log: (message: string) => void;
 }
 
