@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type nunjucks from 'nunjucks';
-import { createCache, redactUrl, type Cache } from '../src/index.js';
+import { createCache, createVarnishPurger, redactUrl, type Cache } from '../src/index.js';
 import { blogRouter } from './blog.js';
 import { CacheActivity } from './dashboard/activity.js';
 import { dashboardRouter } from './dashboard/router.js';
@@ -36,6 +36,11 @@ export interface DemoOptions {
   /** When set, the dashboard is open to whoever presents this token (and only to them). */
   dashboardToken?: string | undefined;
   templatesDir?: string;
+  /**
+   * Varnish in front of the demo (scripts/behind-varnish.sh): pages carry `xkey` tags and
+   * `invalidateTags` purges them there too. Ignored when `cache` is given.
+   */
+  varnishUrl?: string | undefined;
   /** Where warnings go (store errors). Default `console.warn`. */
   warn?: (message: string) => void;
 }
@@ -65,7 +70,8 @@ export async function createApp(options: DemoOptions = {}): Promise<Demo> {
   const ownsCache = options.cache === undefined;
   const cacheUrl = options.cacheUrl ?? 'memory';
   // The cache reports a store that is down (first error, breaker, timeouts) once, through `warn`.
-  const cache = options.cache ?? createCache({ store: cacheUrl, keyPrefix: options.keyPrefix ?? '', logger: { warn } });
+  const purgers = options.varnishUrl ? [createVarnishPurger({ url: options.varnishUrl })] : [];
+  const cache = options.cache ?? createCache({ store: cacheUrl, keyPrefix: options.keyPrefix ?? '', logger: { warn }, purgers });
   cache.on('hit', () => tracker.recordLookup('hit'));
   cache.on('miss', () => tracker.recordLookup('miss'));
   cache.on('stale', () => tracker.recordLookup('stale'));

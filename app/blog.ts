@@ -163,7 +163,9 @@ export function blogRouter({ db, cache, env }: BlogOptions): Router {
 
   // Cached whole (Django's cache_page): the page is the same for everyone, so it carries no
   // greeting and no form, and sets no cookie (a response with Set-Cookie would not be stored).
-  router.get('/about', cachePage(cache, { ttl: 3600, label: 'page:about' }), async (_req, res) => {
+  // Behind Varnish (scripts/behind-varnish.sh) the page carries its tag in `xkey`, so
+  // `njk-cache invalidate-tag page:about` or cache.invalidateTags(['page:about']) purges it there too.
+  router.get('/about', cachePage(cache, { ttl: 3600, label: 'page:about', tags: ['page:about'], edge: { proxy: 'varnish' } }), async (_req, res) => {
     // `public` says the page does not depend on the request's cookies, so it may be shared even
     // when it was rendered for a signed-in visitor.
     res.set('Cache-Control', 'public, max-age=3600').type('html').send(await render(env, 'about.njk', {}));

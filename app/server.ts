@@ -7,6 +7,7 @@
  *   DB_PATH               the blog's SQLite database (default .data/blog.db; created and seeded on first start)
  *   DEMO_DB_DELAY_MS      added to every query, to imitate a database across a network (default 0)
  *   CACHE_DASHBOARD_TOKEN open /_cache to anyone with this token (default: loopback clients only)
+ *   VARNISH_URL           Varnish in front of the demo (npm run start:varnish sets it): purged by tag
  */
 import { createApp, DEFAULT_DB_PATH, listen, redactUrl } from './app.js';
 
@@ -33,6 +34,7 @@ try {
     dbPath,
     dbDelayMs: number('DEMO_DB_DELAY_MS', 0),
     dashboardToken: process.env.CACHE_DASHBOARD_TOKEN || undefined,
+    varnishUrl: process.env.VARNISH_URL || undefined,
   });
 } catch (error) {
   console.error(`Cannot start the demo: ${error instanceof Error ? error.message : String(error)}`);

@@ -13,6 +13,7 @@ import { GuardedStore } from './guarded-store.js';
 import { StoreGuard } from './guard.js';
 import { fragmentKey, makeKey, tagKey, viewKey, type KeyFunction } from './keys.js';
 import { checkTimer, resolveOptions, type CacheOptions, type LockOptions } from './options.js';
+import { PurgeQueue } from './purge.js';
 import { Reporter } from './report.js';
 import { ReadPlans, type ReadScope } from './read-plans.js';
 import { StatsRecorder, type CacheStats } from './stats.js';
@@ -64,6 +65,7 @@ export class Cache extends EventEmitter<CacheEvents> {
   readonly #lock: LockOptions | undefined;
   /** Removes the listener this cache added to its store (see `Store.subscribe`). */
   readonly #unsubscribe: (() => void) | undefined;
+  readonly #purges: PurgeQueue;
 
   constructor(options: CacheOptions = {}) {
     super();
@@ -112,6 +114,14 @@ export class Cache extends EventEmitter<CacheEvents> {
       emit: (event, payload) => this.emit(event, payload),
       emitCoalesced: (payload) => this.emit('coalesced', payload),
       report: (error, operation) => this.#report(error, operation),
+    });
+    this.#purges = new PurgeQueue(o.purgers, o.purgeRetry, {
+      report: (error) => {
+        if (this.listenerCount('error') > 0) this.emit('error', { error, operation: `purge:${error.purger}` });
+        // A purge given up is never silent, even with no `error` listener.
+        else if (error.final && o.logger) o.logger.warn(`nunjucks-fragment-cache: ${error.message}`);
+      },
+      count: (counter) => this.#stats.count(counter),
     });
     // Another process's invalidation cancels the store of our renders of those keys, as ours do.
     const unsubscribe = this.#io.store.subscribe?.((change) => (change === 'clear' ? this.#flights.detachAll() : this.#flights.detachKeys(change)));
@@ -332,6 +342,7 @@ export class Cache extends EventEmitter<CacheEvents> {
   async close(): Promise<void> {
     if (this.#io.closed) return;
     this.#io.closed = true;
+    await this.#purges.close();
     this.#unsubscribe?.();
     this.#io.guard.close();
     await this.store.close();
@@ -359,8 +370,18 @@ export class Cache extends EventEmitter<CacheEvents> {
     if (tags.length === 0) return;
     this.#flights.detachTags(tags, tags.map((tag) => this.#tags.key(tag)));
     const keys = await this.#tags.bump(tags);
+    this.#purges.push(tags);
     this.#stats.count('invalidations', tags.length);
     this.emit('invalidate', { kind: 'tags', tags: [...tags], keys });
+  }
+
+  /**
+   * Resolves when every reverse-proxy purge started by `invalidateTags` so far has been confirmed
+   * or given up (and reported). Purges never hold up `invalidateTags`; await this when you need
+   * the proxy to be clean before going on (tests, a deploy script).
+   */
+  async purged(): Promise<void> {
+    await this.#purges.idle();
   }
 
   /**

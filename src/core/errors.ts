@@ -17,7 +17,8 @@ export type CacheErrorCode =
   | 'ERR_CACHE_CONNECT'
   | 'ERR_CACHE_STORE_WRITE'
   | 'ERR_PAGE_OPTIONS'
-  | 'ERR_PAGE_URL';
+  | 'ERR_PAGE_URL'
+  | 'ERR_CACHE_PURGE';
 
 export class CacheError extends Error {
   readonly code: CacheErrorCode;
@@ -124,5 +125,28 @@ export class EntryTooLargeError extends CacheError {
   constructor(message: string) {
     super('ERR_CACHE_ENTRY_TOO_LARGE', message);
     this.name = 'EntryTooLargeError';
+  }
+}
+
+/**
+ * A reverse proxy or CDN did not confirm a purge by tag (`createCache({ purgers })`). Reported
+ * through the cache's `error` event for every failed attempt; `final` is true when no attempt is
+ * left, so the proxy may serve the tagged pages until their own lifetime ends.
+ */
+export class PurgeError extends CacheError {
+  readonly purger: string;
+  readonly tags: readonly string[];
+  readonly attempt: number;
+  readonly final: boolean;
+
+  constructor(purger: string, tags: readonly string[], attempt: number, final: boolean, cause: unknown) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    const next = final ? 'No attempt is left: the proxy keeps those pages until they expire there; check the purger\'s URL and credentials.' : 'It will be retried.';
+    super('ERR_CACHE_PURGE', `Purger "${purger}" failed to purge tags ${JSON.stringify(tags)} (attempt ${attempt}): ${why}. ${next}`, { cause });
+    this.name = 'PurgeError';
+    this.purger = purger;
+    this.tags = tags;
+    this.attempt = attempt;
+    this.final = final;
   }
 }

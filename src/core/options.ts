@@ -3,6 +3,7 @@ import type { DistributedLock } from '../stores/lock.js';
 import { systemClock, type Clock } from './clock.js';
 import { CacheError } from './errors.js';
 import type { BreakerOptions } from './guard.js';
+import { PURGE_RETRY_DEFAULTS, type Purger, type PurgeRetryOptions } from './purge.js';
 import type { CacheLogger } from './report.js';
 import { defaultKeyFunction, type KeyFunction } from './keys.js';
 import { describe, resolveTtl, type TtlSeconds } from './ttl.js';
@@ -49,6 +50,14 @@ export interface CacheOptions {
   lockWaitMs?: number;
   /** How often a waiting process looks for the other's result, ms. Default 20. */
   lockPollMs?: number;
+  /**
+   * Reverse proxies or CDNs to purge by tag whenever `invalidateTags` runs (`createVarnishPurger`,
+   * `createFastlyPurger`, `createCloudflarePurger`, or your own `Purger`). Purges run in the
+   * background; failures are retried and reported through the `error` event.
+   */
+  purgers?: readonly Purger[];
+  /** How failed purges are retried (default 5 attempts, 100 ms doubling up to 5 000 ms). */
+  purgeRetry?: PurgeRetryOptions;
 }
 
 export interface LockOptions {
@@ -71,6 +80,8 @@ export interface ResolvedOptions {
   clock: Clock;
   logger: CacheLogger | false;
   lock: LockOptions | undefined;
+  purgers: readonly Purger[];
+  purgeRetry: Required<PurgeRetryOptions>;
 }
 
 const MAX_PREFIX_LENGTH = 100;
@@ -112,6 +123,12 @@ export function resolveOptions(options: CacheOptions): ResolvedOptions {
             waitMs: checkTimer(options.lockWaitMs ?? 5_000, 'lockWaitMs', true),
             pollMs: checkTimer(options.lockPollMs ?? 20, 'lockPollMs'),
           },
+    purgers: checkPurgers(options.purgers),
+    purgeRetry: {
+      attempts: checkInt(checkPositive(options.purgeRetry?.attempts ?? PURGE_RETRY_DEFAULTS.attempts, 'purgeRetry.attempts'), 'purgeRetry.attempts'),
+      delayMs: checkNonNegative(options.purgeRetry?.delayMs ?? PURGE_RETRY_DEFAULTS.delayMs, 'purgeRetry.delayMs'),
+      maxDelayMs: checkNonNegative(options.purgeRetry?.maxDelayMs ?? PURGE_RETRY_DEFAULTS.maxDelayMs, 'purgeRetry.maxDelayMs'),
+    },
   };
 }
 
@@ -126,6 +143,13 @@ export function checkTimer(value: number, name: string, zero = false): number {
     throw new CacheError('ERR_CACHE_OPTIONS', `Cache option "${name}" must be at most ${MAX_TIMER_MS} ms (about 24.8 days, the longest a Node.js timer waits); got ${describe(value)}.`);
   }
   return value;
+}
+
+function checkPurgers(purgers: readonly Purger[] | undefined): readonly Purger[] {
+  if (purgers === undefined) return [];
+  const ok = Array.isArray(purgers) && purgers.every((p: Partial<Purger> | null) => typeof p === 'object' && p !== null && typeof p.name === 'string' && typeof p.purge === 'function');
+  if (!ok) throw new CacheError('ERR_CACHE_OPTIONS', `Cache option "purgers" must be a list of { name, purge(tags) } objects (createVarnishPurger, createFastlyPurger, createCloudflarePurger); got ${describe(purgers)}.`);
+  return purgers;
 }
 
 function checkLogger(logger: CacheLogger | false | undefined): CacheLogger | false {

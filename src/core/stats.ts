@@ -25,6 +25,12 @@ export interface CacheStats extends LabelStats {
   corrupt: number;
   /** Concurrent callers that joined a render already under way instead of rendering again. */
   coalesced: number;
+  /** Purges a reverse proxy or CDN confirmed (`purgers`), one per purger and `invalidateTags` call. */
+  purges: number;
+  /** Purge attempts that failed (each reported through the `error` event, then retried). */
+  purgeErrors: number;
+  /** Purges given up after their last attempt (the proxy keeps those pages until they expire there). */
+  purgesLost: number;
   circuit: 'closed' | 'open' | 'half-open';
   since: number;
   byLabel: Record<string, LabelStats>;
@@ -50,7 +56,7 @@ export const OTHER_LABEL = '(other labels)';
 
 export class StatsRecorder {
   #totals = emptyLabel();
-  #counters: Record<Counter, number> = { sets: 0, deletes: 0, invalidations: 0, errors: 0, timeouts: 0, oversize: 0, corrupt: 0, coalesced: 0 };
+  #counters: Record<Counter, number> = { sets: 0, deletes: 0, invalidations: 0, errors: 0, timeouts: 0, oversize: 0, corrupt: 0, coalesced: 0, purges: 0, purgeErrors: 0, purgesLost: 0 };
   #byLabel = new Map<string, LabelStats>();
   #since = Date.now();
 

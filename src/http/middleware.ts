@@ -17,6 +17,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Cache, Lease } from '../core/cache.js';
+import { edgeHeaderValue, type ResolvedEdge } from './edge.js';
 import type { PageContext } from './context.js';
 import { parseIndex, parsePage, type PageEntry, type PageIndex } from './entry.js';
 import { pageKey, requestAddress, urlTag, variantFields } from './keys.js';
@@ -78,6 +79,7 @@ function pageMiddleware(cache: Cache, opts: ResolvedPageOptions): PageMiddleware
       const address = request.address as Exclude<PageRequest['address'], string>;
       const tags = opts.tags(req);
       const ctx: PageContext = { cache, opts, fields, req, res, method, address, target, tags, request, pass: () => pass() };
+      if (opts.edge !== undefined) announceTags(res, ctx.tags, opts.edge);
       const refresh = refreshOf(req);
       if (refresh !== undefined) return render(ctx, refresh.lease as Lease<string>, undefined, true, refresh.done);
       if (serveWarm(ctx)) return;
@@ -92,6 +94,12 @@ function pageMiddleware(cache: Cache, opts: ResolvedPageOptions): PageMiddleware
 function leaseOptions(ctx: PageContext, indexKey: string): { version?: number; tags: string[]; label: string } {
   const tags = [urlTag(indexKey), ...ctx.tags];
   return ctx.opts.version === undefined ? { tags, label: ctx.opts.label } : { version: ctx.opts.version, tags, label: ctx.opts.label };
+}
+
+/** The proxy's tag header, set before the page is stored, so hits and misses carry it alike. */
+function announceTags(res: ServerResponse, tags: readonly string[], edge: ResolvedEdge): void {
+  const value = edgeHeaderValue(tags, edge);
+  if (value !== undefined) res.setHeader(edge.header, value);
 }
 
 /** A fresh page this process holds, served without waiting on the event loop; false otherwise. */

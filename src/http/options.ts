@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Cache } from '../core/cache.js';
 import { resolveTtl, type TtlInput, type TtlSeconds } from '../core/ttl.js';
+import { resolveEdge, type EdgeOptions, type ResolvedEdge } from './edge.js';
 import { PageCacheError } from './errors.js';
 import { implicitKeyFields } from './keys.js';
 import type { PageSkipReason } from './policy.js';
@@ -51,6 +52,11 @@ export interface PageCacheOptions {
   app?: PageApp;
   /** Tags for `cache.invalidateTags`: a list, or a function of the request. */
   tags?: readonly string[] | ((req: IncomingMessage) => readonly string[]);
+  /**
+   * Announce the page's `tags` to a reverse proxy or CDN in the header it reads (`Surrogate-Key`,
+   * `Cache-Tag`, `xkey`), on hits and misses alike; pair with the matching purger on the cache.
+   */
+  edge?: EdgeOptions;
   /** Longest a request waits for a render of the same page already under way, ms. Default 10 000. */
   waitMs?: number;
   /** Name for the cache's `hit`/`miss`/`stale` events. Default `"page"` (`"site"` for `cacheMiddleware`). */
@@ -71,6 +77,7 @@ export interface ResolvedPageOptions {
   staleTtl: number;
   app: PageApp | undefined;
   tags: (req: IncomingMessage) => readonly string[];
+  edge: ResolvedEdge | undefined;
   waitMs: number;
   label: string;
   onSkip: ((reason: PageSkipReason, req: IncomingMessage) => void) | undefined;
@@ -121,6 +128,7 @@ export function resolvePageOptions(cache: Cache, options: PageCacheOptions, labe
     staleTtl,
     app: options.app,
     tags: tags === undefined ? () => [] : typeof tags === 'function' ? tags : () => tags,
+    edge: options.edge === undefined ? undefined : resolveEdge(options.edge),
     waitMs,
     label: options.label ?? label,
     onSkip: options.onSkip,

@@ -3,6 +3,7 @@ import nunjucks from 'nunjucks';
 import type { Cache, FetchOptions } from '../core/cache.js';
 import { fragmentKey, sha256 } from '../core/keys.js';
 import { coerceTtl, describe } from '../core/ttl.js';
+import { closeCapture, fillHoles, fragmentValue, insideFragmentBody, isHoled, openCapture, parseHoleTag, placeHole, type HoledFragment } from './holes.js';
 import { checkIncludesInLoops, type PreflightEnvironment } from './preflight.js';
 import { readScopeOf } from './read-scope.js';
 import { LOOP_SENTINEL, parseCacheTag, type NjkLexer, type NjkNode, type NjkNodes, type NjkParser } from './parse.js';
@@ -22,6 +23,8 @@ interface RenderContext {
 export interface CacheExtensionOptions {
   /** Tag name (default "cache"); the end tag is "end" + name. */
   tagName?: string;
+  /** Name of the hole tag (default "nocache"): a part of a cached fragment rendered on every request. */
+  holeTagName?: string;
   /**
    * Mix a digest of the block's source (and of templates it includes by a literal name) into each
    * entry, so editing a template makes its old fragments miss. Default true.
@@ -48,7 +51,7 @@ export class CacheExtension {
 
   constructor(cache: Cache, options: CacheExtensionOptions = {}) {
     this.cache = cache;
-    this.tags = [options.tagName ?? 'cache'];
+    this.tags = [options.tagName ?? 'cache', options.holeTagName ?? 'nocache'];
     this.#digest = options.digest ?? true;
   }
 
@@ -74,6 +77,7 @@ export class CacheExtension {
   }
 
   parse(parser: NjkParser, nodes: NjkNodes, lexer: NjkLexer): NjkNode {
+    if (parser.peekToken()?.value === this.tags[1]) return parseHoleTag(this, this.tags[1] as string, this.tags[0] as string, parser, nodes, lexer);
     return parseCacheTag(this, this.tags[0] as string, parser, nodes, lexer);
   }
 
@@ -135,7 +139,14 @@ export class CacheExtension {
     if (typeof ttl === 'number' && ttl <= 0) {
       // The low-level API's TTL rule: 0 or less removes the entry (failing open) and stores nothing.
       void this.cache.set(key, '', ttl).then(
-        () => body((error, output) => (error ? done(error) : done(null, safe(stripSentinel(output))))),
+        () => {
+          const capture = openCapture(context.ctx);
+          body((error, output) => {
+            closeCapture(context.ctx, capture);
+            if (error) return done(error);
+            this.#answer(context, fragmentValue(stripSentinel(output), capture), safe, done);
+          });
+        },
         (error: unknown) => done(error),
       );
       return;
@@ -145,6 +156,7 @@ export class CacheExtension {
     // inside this call, so nested synchronous answers are capped to keep the stack bounded (a loop
     // over thousands of cached rows would otherwise overflow it).
     const warm = this.cache.peek(key, fetchOptions);
+    if (warm !== undefined && isHoled(warm.value)) return this.#answer(context, warm.value, safe, done);
     if (warm !== undefined) {
       const html = safe(warm.value);
       if (syncDepth >= MAX_SYNC_DEPTH) {
@@ -162,8 +174,10 @@ export class CacheExtension {
 
     const calledAt = loopPosition === undefined || loopPosition === null ? '' : String(loopPosition);
     const producer = () =>
-      new Promise<string>((resolve, reject) => {
+      new Promise<string | HoledFragment>((resolve, reject) => {
+        const capture = openCapture(context.ctx);
         body((error, output) => {
+          closeCapture(context.ctx, capture);
           if (error) return reject(error);
           const text = output === undefined || output === null ? '' : String(output);
           const at = text.lastIndexOf(LOOP_SENTINEL);
@@ -173,13 +187,32 @@ export class CacheExtension {
             warnOnce(`frame:${name}`, moved.message);
             return reject(moved);
           }
-          resolve(at === -1 ? text : text.slice(0, at));
+          resolve(fragmentValue(at === -1 ? text : text.slice(0, at), capture));
         });
       });
     this.cache.fetch(key, producer, fetchOptions).then(
-      (result) => done(null, safe(result.value)),
+      (result) => this.#answer(context, result.value, safe, done),
       (error: unknown) => done(error),
     );
+  }
+
+  /** A hole: on a miss of the fragment around it, a placeholder its fragment fills on every answer. */
+  hole(context: RenderContext, args: Record<string, unknown>, src: string, lineno: number, colno: number, callback: Callback): void {
+    const placed = placeHole(context.ctx, src, args, { cache: this.tags[0] as string, hole: this.tags[1] as string });
+    if (placed.error !== undefined) return callback(new TemplateError(`${this.tags[1]} tag: ${placed.error}`, lineno, colno));
+    callback(null, context.env.getFilter('safe')(placed.placeholder));
+  }
+
+  /** Answer with a fragment's HTML, its holes (if any) rendered for this request. */
+  #answer(context: RenderContext, value: unknown, safe: (value: unknown) => unknown, done: Callback): void {
+    if (!isHoled(value)) return done(null, safe(value));
+    if (insideFragmentBody(context.ctx)) {
+      // Filled here, the fragment being rendered around this one would store this request's holes.
+      const [cacheTag, holeTag] = this.tags;
+      return done(new TemplateError(`${holeTag} tag: a fragment with ${holeTag} blocks is inside another ${cacheTag} block; the outer fragment would store what the holes rendered for this request. Move the ${holeTag} blocks to the outermost fragment.`, 0, 0));
+    }
+    const env = context.env as RenderContext['env'] & { renderString(src: string, ctx: object, cb: (error: unknown, output?: string | null) => void): void };
+    fillHoles(value, context.ctx, (src, ctx, cb) => env.renderString(src, ctx, cb), (error, html) => (error ? done(error) : done(null, safe(html))));
   }
 
   /** The block's digest, extended with the source of templates it includes by literal name. */

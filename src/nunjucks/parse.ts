@@ -183,7 +183,7 @@ function rejectUnsupportedBody(body: NjkNode, nodes: NjkNodes, tagName: string, 
  * tag inside them loses its output. The parser keeps no stack of open blocks, so read the template
  * text before this tag (comments and raw blocks removed) and refuse clearly instead.
  */
-function rejectUnsupportedContext(parser: NjkParser, tagName: string, fail: (message: string) => never): void {
+export function rejectUnsupportedContext(parser: NjkParser, tagName: string, fail: (message: string) => never): void {
   const { str, index, tags } = parser.tokens;
   const esc = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const bs = esc(tags.BLOCK_START);
