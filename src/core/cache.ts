@@ -99,7 +99,7 @@ export class Cache extends EventEmitter<CacheEvents> {
     });
     // Every write goes through the change log, so a prefetched read never outlives a change.
     this.#io = new GuardedStore(new TrackedStore(this.store, this.#plans.log), guard, o.failOpen);
-    // A new tag token lives as long as an entry of the default TTL; longer-lived entries extend it.
+    // A new tag token lives at least as long as an entry of the default TTL, and at least a day (tag-tokens.ts).
     const defaultLifeMs = o.defaultTtl === null ? undefined : Math.max(1, (o.defaultTtl + o.staleTtl) * 1000);
     this.#tags = new TagTokens(this.#io, (tag) => this.makeKey(tagKey(tag)), o.clock, defaultLifeMs);
     this.#entries = new Entries({ io: this.#io, tags: this.#tags, flights: this.#flights, stats: this.#stats, clock: o.clock, defaultTtl: o.defaultTtl, staleTtl: o.staleTtl, maxEntryBytes: o.maxEntryBytes });

@@ -87,10 +87,7 @@ export class Entries {
     const built = this.build(value, resolved.ms, options.staleTtl, tokens, meta);
     if (built === undefined) return false;
     const ok = await this.#o.io.attempt('set', (store) => store.set(key, built.envelope, built.ttlMs));
-    if (ok) {
-      this.#o.stats.count('sets');
-      if (tokens.size > 0) await this.#o.tags.keepAlive(tokens, built.envelope.exp);
-    }
+    if (ok) this.#o.stats.count('sets');
     return ok;
   }
 
@@ -114,10 +111,6 @@ export class Entries {
     }
     if (!(await this.#o.io.attempt('setMany', (store) => store.setMany(writes)))) return keys;
     this.#o.stats.count('sets', writes.length);
-    if (tokens.size > 0 && writes.length > 0) {
-      const exps = writes.map((w) => w.value.exp);
-      await this.#o.tags.keepAlive(tokens, exps.includes(null) ? null : Math.max(...(exps as number[])));
-    }
     return failed;
   }
 

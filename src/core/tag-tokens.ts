@@ -1,13 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import type { Clock, EpochMs } from './clock.js';
+import type { Clock } from './clock.js';
 import type { Envelope } from './envelope.js';
 import type { GuardedStore } from './guarded-store.js';
 
 /** Current generation token of each tag; `undefined` where a tag has none (never used, or evicted). */
 export type Tokens = Map<string, string | undefined>;
 
-/** How many tokens' granted lifetimes a process remembers (a plain map, emptied when full). */
-const MAX_GRANTS = 10_000;
+/**
+ * The least a token lives. A token is never rewritten to extend its life: without an atomic
+ * compare-and-set on every store, a rewrite can land just after another process's invalidation
+ * and undo it (the two-process page race tests caught exactly that). So tokens are given a long
+ * life when they are written, and an entry that outlives its tag's token simply misses once then.
+ */
+const MIN_TOKEN_LIFE_MS = 24 * 60 * 60 * 1000;
 
 /**
  * Tag generations. Each tag has a token stored bare at its own key. Entries record the tokens
@@ -24,8 +29,6 @@ export class TagTokens {
   readonly #keyOf: (tag: string) => string;
   readonly #clock: Clock;
   readonly #defaultLifeMs: number | undefined;
-  /** `tag\0token` → the expiry this process gave it (`null`: never). */
-  readonly #grants = new Map<string, EpochMs | null>();
 
   /** `defaultLifeMs`: a new token's lifetime, ms (the cache's default hard TTL); `undefined` = never expires. */
   constructor(io: GuardedStore, keyOf: (tag: string) => string, clock: Clock, defaultLifeMs?: number) {
@@ -64,10 +67,7 @@ export class TagTokens {
     const writes = missing.map((tag) => this.#fresh(tag));
     if (!(await this.#io.attempt('tags', (store) => store.setMany(writes)))) return tokens;
     const next = new Map(tokens);
-    writes.forEach((write, i) => {
-      next.set(missing[i] as string, write.value);
-      this.#grant(missing[i] as string, write.value, write.ttlMs);
-    });
+    writes.forEach((write, i) => next.set(missing[i] as string, write.value));
     return next;
   }
 
@@ -75,42 +75,11 @@ export class TagTokens {
   async bump(tags: readonly string[]): Promise<string[]> {
     const writes = tags.map((tag) => this.#fresh(tag));
     await this.#io.strict('invalidateTags', () => this.#io.store.setMany(writes));
-    writes.forEach((write, i) => this.#grant(tags[i] as string, write.value, write.ttlMs));
     return writes.map((write) => write.key);
   }
 
-  /**
-   * An entry expiring at `expiresAt` (`null`: never) was written with `tokens`: make each token
-   * live at least that long. Costs nothing when this process already gave the token a long enough
-   * life; otherwise the tokens are read again and rewritten, unchanged, with the longer lifetime —
-   * except those that changed meanwhile (invalidated: rewriting them would undo the invalidation).
-   * Fails open: a token that expires early only makes its entries miss.
-   */
-  async keepAlive(tokens: Tokens, expiresAt: EpochMs | null): Promise<void> {
-    const short = [...tokens].filter((pair): pair is [string, string] => {
-      if (pair[1] === undefined) return false;
-      const granted = this.#grants.get(`${pair[0]}\0${pair[1]}`);
-      return granted === undefined || (granted !== null && (expiresAt === null || granted < expiresAt));
-    });
-    if (short.length === 0) return;
-    const raws = await this.#io.read('tags', short.map(([tag]) => this.key(tag)));
-    if (raws === null) return;
-    const now = this.#clock.now();
-    const ttlMs = expiresAt === null ? undefined : Math.max(1, expiresAt - now, this.#defaultLifeMs ?? 0);
-    const writes = short.filter(([, token], i) => raws[i] === token).map(([tag, token]) => ({ key: this.key(tag), value: token, ttlMs, tag }));
-    if (writes.length === 0) return;
-    if (await this.#io.attempt('tags', (store) => store.setMany(writes.map(({ key, value }) => ({ key, value, ttlMs }))))) {
-      for (const write of writes) this.#grant(write.tag, write.value, ttlMs);
-    }
-  }
-
   #fresh(tag: string): { key: string; value: string; ttlMs: number | undefined } {
-    return { key: this.key(tag), value: this.#newToken(), ttlMs: this.#defaultLifeMs };
-  }
-
-  #grant(tag: string, token: string, ttlMs: number | undefined): void {
-    if (this.#grants.size >= MAX_GRANTS) this.#grants.clear();
-    this.#grants.set(`${tag}\0${token}`, ttlMs === undefined ? null : this.#clock.now() + ttlMs);
+    return { key: this.key(tag), value: this.#newToken(), ttlMs: this.#defaultLifeMs === undefined ? undefined : Math.max(this.#defaultLifeMs, MIN_TOKEN_LIFE_MS) };
   }
 
   #newToken(): string {

@@ -34,35 +34,36 @@ function recording(): { store: Store; tokenWrites: Array<{ key: string; value: u
 }
 
 describe('tag tokens', () => {
-  it('get the default lifetime, are extended by longer-lived entries, and never made shorter', async () => {
+  it('live the default lifetime, at least a day, and are never rewritten to live longer', async () => {
     const { store, tokenWrites } = recording();
-    // A fake clock: with real time, a millisecond passing between the write and the extension
-    // would make the lifetime 3 599 999 ms.
-    const cache = createCache({ store, defaultTtl: 300, logger: false, clock: new ManualClock() });
+    const clock = new ManualClock();
+    const cache = createCache({ store, defaultTtl: 300, logger: false, clock });
     await cache.set('a', 1, 60, { tags: ['posts'] });
-    expect(tokenWrites.map((w) => w.ttlMs)).toEqual([300_000]); // created with the default lifetime
-    const token = tokenWrites[0]?.value;
-
-    await cache.set('b', 2, 3_600, { tags: ['posts'] }); // outlives the token: extended
-    expect(tokenWrites).toHaveLength(2);
-    expect(tokenWrites[1]).toMatchObject({ value: token });
-    expect(tokenWrites[1]?.ttlMs).toBe(3_600_000);
-
-    await cache.set('c', 3, 10, { tags: ['posts'] }); // shorter-lived: nothing to do, no store call
+    expect(tokenWrites.map((w) => w.ttlMs)).toEqual([86_400_000]); // a day: more than the default 300 s
+    await cache.set('b', 2, 172_800, { tags: ['posts'] }); // outlives the token: no rewrite (it could undo an invalidation)
     await cache.getOrSet('d', () => 4, 600, { tags: ['posts'] });
-    expect(tokenWrites).toHaveLength(2);
-
-    await cache.set('e', 5, null, { tags: ['posts'] }); // never expires: neither does the token
-    expect(tokenWrites[2]).toMatchObject({ value: token, ttlMs: undefined });
+    expect(tokenWrites).toHaveLength(1);
     expect(await cache.get('b')).toBe(2);
+    // The token expires before 'b': 'b' misses once, and the next write makes a new token.
+    clock.advance(86_401);
+    await store.delete(tokenWrites[0]!.key); // what the store's own expiry does
+    expect(await cache.get('b', 'MISS')).toBe('MISS');
+    await cache.set('b', 2, 172_800, { tags: ['posts'] });
+    expect(tokenWrites).toHaveLength(2);
+    expect(tokenWrites[1]!.value).not.toBe(tokenWrites[0]!.value);
     await cache.close();
+
+    const forever = createCache({ store, defaultTtl: null, logger: false });
+    await forever.set('e', 5, null, { tags: ['forever'] });
+    expect(tokenWrites[2]).toMatchObject({ ttlMs: undefined }); // no default lifetime: the token never expires
+    await forever.close();
   });
 
   it('written by invalidateTags expire too', async () => {
     const { store, tokenWrites } = recording();
     const cache = createCache({ store, defaultTtl: 120, staleTtl: 30, logger: false });
     await cache.invalidateTags(['posts']);
-    expect(tokenWrites.map((w) => w.ttlMs)).toEqual([150_000]);
+    expect(tokenWrites.map((w) => w.ttlMs)).toEqual([86_400_000]);
     await cache.close();
   });
 
