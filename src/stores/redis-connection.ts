@@ -106,7 +106,8 @@ export async function openCluster(cluster: RedisClusterConfig, options: RedisCon
 /** The parts of a node-redis client (or cluster) that closing needs. */
 export interface ClosableClient {
   isOpen: boolean;
-  isReady: boolean;
+  /** `undefined` on a cluster client. */
+  isReady?: boolean;
   destroy(): unknown;
   once(event: 'ready' | 'error', listener: () => void): unknown;
   off(event: 'ready' | 'error', listener: () => void): unknown;
@@ -119,7 +120,9 @@ export interface ClosableClient {
  * wait for the attempt to end: ready, an error (Redis unreachable), or `timeoutMs`.
  */
 export async function destroyClient(client: ClosableClient, timeoutMs: number): Promise<void> {
-  if (client.isOpen && !client.isReady) {
+  // Only a single-server client says whether it is ready; a cluster client has no `isReady` and
+  // emits no 'ready', so it is never waited for (that wait cost every cluster close 2 s).
+  if (client.isOpen && client.isReady === false) {
     await new Promise<void>((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
