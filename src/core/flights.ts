@@ -107,6 +107,8 @@ export class Flights<T> {
     if (this.#log.size + keys.length > 50_000) {
       this.#log.clear();
       this.#floor = this.#generation;
+      // One invalidation of more keys than the bound is remembered as "everything", not key by key.
+      if (keys.length > 50_000) return;
     }
     for (const key of keys) this.#log.set(key, this.#generation);
   }

@@ -3,6 +3,7 @@
  * purge request, with the keys encoded as the response header announced them (edge.ts). A
  * non-2xx answer, a network error or a timeout rejects, so the cache retries and reports it.
  */
+import { CacheError } from '../core/errors.js';
 import type { Purger } from '../core/purge.js';
 import { edgePurgeKeys, resolveEdge, type EdgeOptions } from './edge.js';
 
@@ -50,7 +51,7 @@ async function send(what: string, url: string, init: RequestInit, timeoutMs: num
   const response = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
   if (!response.ok) {
     const text = (await response.text().catch(() => '')).slice(0, 200);
-    throw new Error(`${what} answered ${response.status} ${response.statusText}${text ? `: ${text}` : ''}`);
+    throw new CacheError('ERR_CACHE_PURGE', `${what} answered ${response.status} ${response.statusText}${text ? `: ${text}` : ''}`);
   }
   return response;
 }
@@ -113,7 +114,7 @@ export function createCloudflarePurger(options: CloudflarePurgerOptions): Purger
           timeoutMs,
         );
         const body = (await response.json().catch(() => undefined)) as { success?: unknown; errors?: unknown } | undefined;
-        if (body?.success !== true) throw new Error(`Cloudflare did not confirm the purge: ${JSON.stringify(body?.errors ?? body)}`);
+        if (body?.success !== true) throw new CacheError('ERR_CACHE_PURGE', `Cloudflare did not confirm the purge: ${JSON.stringify(body?.errors ?? body)}`);
       }
     },
   };
