@@ -43,6 +43,8 @@ if (REDIS_URL === undefined) {
       try {
         const client = new Client(run.url);
         expect((await client.page('/')).timing.misses).toBe(PAGE_SIZE + 2);
+        // A miss's write may land just after its response: one more view lets every write settle.
+        await client.page('/');
         expect((await client.page('/')).timing).toMatchObject({ queries: 0, misses: 0 });
         const csrf = await client.csrf('/posts/300/edit');
         await client.post('/posts/300/edit', { _csrf: csrf, title: 'Redis edit', body: 'Body.' });
