@@ -3,6 +3,8 @@ export { Cache, createCache } from './core/cache.js';
 export type { CacheOptions } from './core/options.js';
 export type { WriteOptions, FetchOptions, FetchResult, FetchStatus, Lease, LeaseOptions, LeaseResult, CommitOptions, Producer, CacheEvents, LookupEvent, InvalidateEvent, CacheErrorEvent } from './core/types.js';
 export type { ReadScope } from './core/read-plans.js';
+export { cacheable, implicitTag } from './core/cacheability.js';
+export type { Cacheability, CacheableValue } from './core/cacheability.js';
 export { ManualClock, systemClock } from './core/clock.js';
 export type { Clock, EpochMs } from './core/clock.js';
 export { CacheError, StoreSpecError, StoreTimeoutError, CircuitOpenError, EntryTooLargeError, MissingDriverError, StoreConnectError, PurgeError } from './core/errors.js';

@@ -4,6 +4,7 @@ import { createStore } from '../stores/create-store.js';
 import { withTimeout } from '../stores/timeout.js';
 import type { Store, StoreUsage } from '../stores/types.js';
 import type { Clock } from './clock.js';
+import { implicitTag } from './cacheability.js';
 import { ChangeLog } from './change-log.js';
 import { Entries } from './entries.js';
 import { CacheError, StoreConnectError, StoreTimeoutError } from './errors.js';
@@ -350,16 +351,31 @@ export class Cache extends EventEmitter<CacheEvents> {
 
   // ---------------------------------------------------------------- beyond Django
 
-  /** Remove one fragment, exactly as the `cache` tag keyed it. */
+  /**
+   * Remove one fragment, exactly as the `cache` tag keyed it — and every fragment, view and page
+   * it was rendered into (they carry its implicit tag, `implicitTag(key)`).
+   */
   async invalidateFragment(name: string, varyOn: readonly unknown[] = []): Promise<boolean> {
     this.#stats.count('invalidations');
-    return this.#remove(fragmentKey(name, varyOn), undefined, { name, varyOn: [...varyOn] });
+    const key = fragmentKey(name, varyOn);
+    const [removed] = await Promise.all([this.#remove(key, undefined, { name, varyOn: [...varyOn] }), this.#bumpImplicit(key)]);
+    return removed;
   }
 
-  /** Remove one `renderView` entry. */
+  /** Remove one `renderView` entry, and every page it was rendered into. */
   async invalidateView(template: string, key?: string | number, version?: number): Promise<boolean> {
     this.#stats.count('invalidations');
-    return this.delete(viewKey(template, key), version);
+    const k = viewKey(template, key);
+    const [removed] = await Promise.all([this.delete(k, version), this.#bumpImplicit(k)]);
+    return removed;
+  }
+
+  /** Invalidate the implicit tag of `key`: what it was rendered into misses, in this store and at the edge. */
+  async #bumpImplicit(key: string): Promise<void> {
+    const tag = implicitTag(key);
+    this.#flights.detachTags([tag], [this.#tags.key(tag)]);
+    await this.#tags.bump([tag]);
+    this.#purges.push([tag]);
   }
 
   /**

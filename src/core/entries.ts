@@ -20,6 +20,8 @@ export interface EntryMeta {
   tokens?: Tokens | undefined;
   /** Tags among `tokens` decided by the producer at commit, not named by readers. */
   learned?: readonly string[] | undefined;
+  /** Fresh no later than this (a lifetime bubbled up from inside the value); at or before now, not stored. */
+  freshUntil?: EpochMs | null | undefined;
 }
 
 export interface EntriesOptions {
@@ -76,7 +78,8 @@ export class Entries {
 
   /** Store a value under the TTL rules; whether it was stored. A TTL of 0 or less removes the key. */
   async write(key: string, value: unknown, ttl: TtlInput, options: WriteOptions, meta: EntryMeta = {}): Promise<boolean> {
-    const resolved = resolveTtl(ttl, this.#o.defaultTtl);
+    const resolved = this.lifetime(ttl, meta.freshUntil);
+    if (resolved === 'bounded-out') return false;
     if (resolved.kind === 'skip') {
       this.#o.flights.detachKeys([key]);
       await this.#o.io.call('delete', () => this.#o.io.store.delete(key), false);
@@ -89,6 +92,18 @@ export class Entries {
     const ok = await this.#o.io.attempt('set', (store) => store.set(key, built.envelope, built.ttlMs));
     if (ok) this.#o.stats.count('sets');
     return ok;
+  }
+
+  /**
+   * The TTL rules, with an optional bound from inside the value: `'bounded-out'` when the bound is
+   * already past (nothing is stored, and what is there is left alone).
+   */
+  lifetime(ttl: TtlInput, freshUntil: EpochMs | null | undefined): ReturnType<typeof resolveTtl> | 'bounded-out' {
+    const resolved = resolveTtl(ttl, this.#o.defaultTtl);
+    if (resolved.kind === 'skip' || freshUntil === undefined || freshUntil === null) return resolved;
+    const left = freshUntil - this.#o.clock.now();
+    if (left <= 0) return 'bounded-out';
+    return { kind: 'store', ms: resolved.ms === undefined ? left : Math.min(resolved.ms, left) };
   }
 
   /** Several values in one store call; the keys that could not be stored. */

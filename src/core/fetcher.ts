@@ -1,3 +1,4 @@
+import type { Cacheability } from './cacheability.js';
 import type { Clock } from './clock.js';
 import type { Entries } from './entries.js';
 import { freshness, isEnvelope, type Envelope } from './envelope.js';
@@ -24,7 +25,7 @@ export interface FetcherOptions {
 type Found = { envelope: Envelope; tokens: Tokens };
 
 /** What a flight hands its joiners. */
-export type Settled = { value: unknown; status: FetchStatus };
+export type Settled = { value: unknown; status: FetchStatus; cacheability?: Cacheability | undefined };
 
 const LOCK_FAILED = Symbol('lock failed');
 
@@ -47,7 +48,11 @@ export class Fetcher {
   async fetch<T>(key: string, producer: Producer<T>, options: FetchOptions): Promise<FetchResult<T>> {
     const taken = await this.lease<T>(key, options);
     if (taken.refresh !== undefined) this.#refresh(taken.refresh, producer, options);
-    if (taken.lease === undefined) return { value: taken.value, status: taken.status, coalesced: taken.coalesced };
+    if (taken.lease === undefined) {
+      const found: FetchResult<T> = { value: taken.value, status: taken.status, coalesced: taken.coalesced };
+      if (taken.cacheability !== undefined) found.cacheability = taken.cacheability;
+      return found;
+    }
     const lease = taken.lease;
     let produced: { value: T; ms: number };
     try {
@@ -56,13 +61,20 @@ export class Fetcher {
       lease.abandon(error);
       throw error;
     }
+    const inner = options.collected?.();
+    const commit = { ...commitOptions(options, inner), ms: produced.ms };
     try {
-      await lease.commit(produced.value, { ttl: options.ttl, staleTtl: options.staleTtl, ms: produced.ms });
+      await lease.commit(produced.value, commit);
     } catch (error) {
       // Not storable (undefined, circular, BigInt): the callers still get what was produced.
       this.#o.report(error, 'set');
     }
-    return { value: produced.value, status: 'miss', coalesced: false };
+    const result: FetchResult<T> = { value: produced.value, status: 'miss', coalesced: false };
+    if (options.watch !== undefined) {
+      const cacheability = (lease as KeyLease<T>).cacheability(commit);
+      result.cacheability = inner?.personal === true ? { ...cacheability, personal: true } : cacheability;
+    }
+    return result;
   }
 
   /** See `Cache.lease`. `key` is the stored key. */
@@ -78,7 +90,8 @@ export class Fetcher {
         // Abandoned without an error: look up again (and maybe take the lease ourselves).
         if (settled === undefined) return this.lease<T>(key, options);
         this.#o.emitCoalesced({ key, label: options.label, status: settled.status });
-        return settled.status === 'miss' ? { status: 'miss', value: settled.value as T, coalesced: true } : { status: settled.status, value: settled.value as T, coalesced: true };
+        const cacheability = options.watch === undefined ? undefined : settled.cacheability;
+        return settled.status === 'miss' ? { status: 'miss', value: settled.value as T, coalesced: true, cacheability } : { status: settled.status, value: settled.value as T, coalesced: true, cacheability };
       });
     }
     // Opened before the first await, so concurrent callers join it.
@@ -95,12 +108,13 @@ export class Fetcher {
     const store = this.#o.io.store;
     if (store.peek === undefined || this.#o.io.closed) return undefined;
     const tags = options.tags ?? [];
+    const watch = options.watch ?? [];
     let envelope: unknown;
     let tokens: unknown[] | undefined;
     if (options.scope !== undefined && store.peekMany !== undefined) {
       // A store that reads in this process, one statement at a time: the render's scope reads the
       // whole view in one (entries and tag tokens), as it does in one round trip elsewhere.
-      const group = tags.length === 0 ? [key] : [key, ...tags.map((tag) => this.#o.tags.key(tag))];
+      const group = this.#group(key, tags, watch);
       const raws = options.scope.peek(group, store.peekMany, store.peekVersion);
       if (raws === undefined) return undefined;
       [envelope, ...tokens] = raws;
@@ -118,11 +132,34 @@ export class Fetcher {
       const token = tokens !== undefined && i >= 0 ? tokens[i] : store.peek(this.#o.tags.key(tag));
       if (token !== envelope.tags?.[tag]) return undefined;
     }
+    let cacheability: Cacheability | undefined;
+    if (options.watch !== undefined) {
+      const watched = new Map<string, string | undefined>();
+      for (let i = 0; i < watch.length; i++) {
+        const tag = watch[i] as string;
+        const token = tokens !== undefined ? tokens[tags.length + i] : store.peek(this.#o.tags.key(tag));
+        // A watched tag without a token gets one first: the async path writes it.
+        if (typeof token !== 'string') return undefined;
+        watched.set(tag, token);
+      }
+      cacheability = hitCacheability(envelope, watched);
+    }
     if (options.quiet !== true) {
       this.#o.stats.lookup('hits', options.label, envelope.ms ?? 0);
       this.#o.emit('hit', { key, label: options.label });
     }
-    return { value: value as string | number | boolean | null, status: 'hit', coalesced: false };
+    const hit: FetchResult<string | number | boolean | null> = { value: value as string | number | boolean | null, status: 'hit', coalesced: false };
+    if (cacheability !== undefined) hit.cacheability = cacheability;
+    return hit;
+  }
+
+  /** The keys one lookup reads: the entry, its tags' tokens, the watched tags' tokens. */
+  #group(key: string, tags: readonly string[], watch: readonly string[]): string[] {
+    if (tags.length === 0 && watch.length === 0) return [key];
+    const group = [key];
+    for (const tag of tags) group.push(this.#o.tags.key(tag));
+    for (const tag of watch) group.push(this.#o.tags.key(tag));
+    return group;
   }
 
   async #acquire<T>(key: string, options: LeaseOptions, flight: Flight<Settled>, generation: number): Promise<LeaseResult<T>> {
@@ -133,7 +170,7 @@ export class Fetcher {
     // The store failed: produce uncached, and do not hammer it with writes.
     if (looked === null) return this.#miss(key, options, flight, generation, new Map(), { down: true });
     // Tags without a token get one before producing, so an invalidation meanwhile wins.
-    const tokens = await this.#o.tags.ensure(options.tags ?? [], looked.tokens);
+    const tokens = await this.#o.tags.ensure(options.watch === undefined ? (options.tags ?? []) : [...(options.tags ?? []), ...options.watch], looked.tokens);
     const lock = this.#o.lock;
     if (lock === undefined) return this.#miss(key, options, flight, generation, tokens, {});
 
@@ -180,19 +217,22 @@ export class Fetcher {
 
   async #lookup(key: string, options: LeaseOptions): Promise<{ envelope: Envelope | undefined; tokens: Tokens } | null> {
     const tags = options.tags ?? [];
-    const group = tags.length === 0 ? [key] : [key, ...tags.map((tag) => this.#o.tags.key(tag))];
+    const group = this.#group(key, tags, options.watch ?? []);
     const read = (keys: readonly string[]) => this.#o.io.read('fetch', keys);
     // In a render, the scope answers from what it prefetched (one round trip for the whole view).
     const raws = await (options.scope === undefined ? read(group) : options.scope.read(group, read));
     if (raws === null) return null;
-    const tokens = TagTokens.fromRaw(tags, raws.slice(1));
+    const tokens = TagTokens.fromRaw(options.watch === undefined ? tags : [...tags, ...options.watch], raws.slice(1));
     const envelope = this.#o.entries.open(raws[0]);
-    // Tags the producer learned at commit: their readers could not name them, so a second read.
+    // Tags the producer learned at commit (bubbled up from inside the value): their readers could
+    // not name them, so a second read — which the render's scope learns, so the next render of the
+    // view reads them in its one prefetch.
     const learned = envelope?.lt?.filter((tag) => !tags.includes(tag)) ?? [];
     if (learned.length > 0) {
-      const more = await this.#o.tags.read(learned, false);
+      const keys = learned.map((tag) => this.#o.tags.key(tag));
+      const more = await (options.scope === undefined ? read(keys) : options.scope.more(key, keys, read));
       if (more === null) return null;
-      for (const [tag, token] of more) tokens.set(tag, token);
+      learned.forEach((tag, i) => tokens.set(tag, typeof more[i] === 'string' ? (more[i] as string) : undefined));
     }
     return { envelope: envelope !== undefined && this.#usable(envelope, options, tokens) ? envelope : undefined, tokens };
   }
@@ -209,19 +249,20 @@ export class Fetcher {
     const status = fresh ? 'hit' : 'stale';
     this.#o.stats.lookup(fresh ? 'hits' : 'stale', options.label, envelope.ms ?? 0);
     this.#o.emit(status, { key, label: options.label });
-    flight.settle({ value: envelope.v, status });
-    if (fresh) return { status, value: envelope.v as T, coalesced };
+    const cacheability = options.watch === undefined ? undefined : hitCacheability(envelope, watchedTokens(options.watch, tokens));
+    flight.settle({ value: envelope.v, status, cacheability });
+    if (fresh) return { status, value: envelope.v as T, coalesced, cacheability };
     const refreshing = this.#o.flights.openRefresh(key, options.tags ?? []);
-    if (refreshing === undefined) return { status, value: envelope.v as T, coalesced };
+    if (refreshing === undefined) return { status, value: envelope.v as T, coalesced, cacheability };
     const refresh = new KeyLease<T>(this.#o, key, options, tokens, this.#o.flights.generation, false, (_, error) => refreshing.settle(undefined, error), true);
-    return { status, value: envelope.v as T, coalesced, refresh };
+    return { status, value: envelope.v as T, coalesced, refresh, cacheability };
   }
 
   #refresh<T>(lease: Lease<T>, producer: Producer<T>, options: FetchOptions): void {
     void (async () => {
       try {
         const { value, ms } = await this.#produce(producer, options.label);
-        await lease.commit(value, { ttl: options.ttl, staleTtl: options.staleTtl, ms });
+        await lease.commit(value, { ...commitOptions(options, options.collected?.()), ms });
       } catch (error) {
         lease.abandon();
         this.#o.report(error, 'refresh');
@@ -302,7 +343,7 @@ class KeyLease<T> implements Lease<T> {
     if (!unguarded && this.#o.flights.changedSince(watched, this.#generation)) return false;
     const own = this.#options.tags ?? [];
     const learned = tagsFor.filter((tag) => !own.includes(tag));
-    return this.#o.entries.write(key, value, options.ttl, { staleTtl: options.staleTtl, tags: tagsFor }, { digest: this.#options.digest, ms: options.ms, tokens, learned });
+    return this.#o.entries.write(key, value, options.ttl, { staleTtl: options.staleTtl, tags: tagsFor }, { digest: this.#options.digest, ms: options.ms, tokens, learned, freshUntil: options.freshUntil });
   }
 
   async commit(value: T, options: CommitOptions & { key?: string } = {}): Promise<boolean> {
@@ -310,8 +351,21 @@ class KeyLease<T> implements Lease<T> {
     try {
       return await this.store(value, options);
     } finally {
-      this.#finish({ value, status: 'miss' });
+      this.#finish({ value, status: 'miss', cacheability: this.#options.watch === undefined ? undefined : this.cacheability(options) });
     }
+  }
+
+  /**
+   * What a value committed with `options` depends on: the tokens this lease read (its own tags and
+   * the watched ones), the tags learned at commit, and when it stops being fresh.
+   */
+  cacheability(options: CommitOptions): Cacheability {
+    const tokens = new Map(this.#tokens);
+    if (options.tags !== undefined) for (const tag of options.tags) if (!tokens.has(tag)) tokens.set(tag, options.tokens?.get(tag));
+    const lifetime = this.#o.entries.lifetime(options.ttl, options.freshUntil);
+    const now = this.#o.clock.now();
+    const freshUntil = lifetime === 'bounded-out' || lifetime.kind === 'skip' ? now : lifetime.ms === undefined ? null : now + lifetime.ms;
+    return { tokens, freshUntil };
   }
 
   abandon(error?: unknown): void {
@@ -333,4 +387,29 @@ class KeyLease<T> implements Lease<T> {
   #tokenKeys(tags: readonly string[]): string[] {
     return tags.map((tag) => this.#o.tags.key(tag));
   }
+}
+
+/** What a found entry depends on: every tag it carries (learned ones too), the watched tags, its freshness. */
+function hitCacheability(envelope: Envelope, watched: ReadonlyMap<string, string | undefined>): Cacheability {
+  const tokens = new Map<string, string | undefined>(watched);
+  for (const tag in envelope.tags ?? {}) tokens.set(tag, envelope.tags?.[tag]);
+  return { tokens, freshUntil: envelope.fresh };
+}
+
+function watchedTokens(watch: readonly string[], tokens: Tokens): Map<string, string | undefined> {
+  return new Map(watch.map((tag) => [tag, tokens.get(tag)]));
+}
+
+/** The commit of a produced value: its TTL rules, and what bubbled up from inside it. */
+function commitOptions(options: FetchOptions, inner: Cacheability | undefined): CommitOptions {
+  const commit: CommitOptions = { ttl: options.ttl, staleTtl: options.staleTtl };
+  if (inner === undefined) return commit;
+  if (inner.tokens.size > 0) {
+    commit.tags = [...inner.tokens.keys()];
+    commit.tokens = inner.tokens;
+  }
+  if (inner.freshUntil !== null) commit.freshUntil = inner.freshUntil;
+  // Rendered per request inside (a hole): this value must not be stored and shared.
+  if (inner.personal === true) commit.freshUntil = 0;
+  return commit;
 }

@@ -83,6 +83,12 @@ export class ReadPlans {
     this.#plans.set(plan, plan.groups.length);
   }
 
+  /** Put `extended` in place of `group` in `plan` (same entry key, more keys). */
+  replace(plan: Plan, group: KeyGroup, extended: KeyGroup): void {
+    const at = plan.groups.lastIndexOf(group);
+    if (at !== -1) plan.groups[at] = extended;
+  }
+
   /** Lookups held by all plans (for tests of the bound). */
   get size(): number {
     return this.#plans.calculatedSize;
@@ -141,6 +147,50 @@ export class ReadScope {
     const values = await read(group);
     if (step.kind !== 'bypass') this.#record(group);
     return values;
+  }
+
+  /**
+   * More keys for the lookup of `entryKey` made in this render (the tokens of tags an entry learned
+   * at commit, known only once the entry is read): from the snapshot when it holds them all,
+   * otherwise read, and added to the lookup's group so the next render prefetches them too.
+   */
+  async more(entryKey: string, keys: readonly string[], read: (keys: readonly string[]) => Promise<unknown[] | null>): Promise<unknown[] | null> {
+    const held = this.#held(keys);
+    if (held !== undefined) {
+      this.#extend(entryKey, keys, false);
+      return held;
+    }
+    const values = await read(keys);
+    if (values !== null) this.#extend(entryKey, keys, true);
+    return values;
+  }
+
+  /** Values of `keys` from the snapshot (kept there: tag tokens are shared by entries), if all are held and unchanged. */
+  #held(keys: readonly string[]): unknown[] | undefined {
+    if (this.#ended || this.#snapshot.size === 0) return undefined;
+    const values: unknown[] = [];
+    for (const key of keys) {
+      const held = this.#snapshot.get(key);
+      if (held === undefined || this.#plans.log.changedSince(key, held.at)) return undefined;
+      values.push(held.value);
+    }
+    return values;
+  }
+
+  /**
+   * Add `keys` to the lookup of `entryKey`, and to this render's own plan if it has one; after a
+   * `read` (the plan followed did not know them) a render without its own plan starts one.
+   */
+  #extend(entryKey: string, keys: readonly string[], read: boolean): void {
+    const group = this.#seen.get(entryKey);
+    if (this.#ended || group === undefined) return;
+    const extra = keys.filter((key) => !group.includes(key));
+    if (extra.length === 0) return;
+    const extended = [...group, ...extra];
+    this.#seen.set(entryKey, extended);
+    if (this.#own !== undefined) this.#plans.replace(this.#own, group, extended);
+    // Following a plan that did not know these keys: a deviation, so this render records its own.
+    else if (read) this.#record(extended);
   }
 
   /**
@@ -235,7 +285,9 @@ export class ReadScope {
   #keysFor(plan: Plan, group: KeyGroup): string[] {
     const keys = new Set<string>(group);
     for (const planned of plan.groups) {
-      if (this.#seen.has(planned[0] as string)) continue;
+      // Lookups already made are not read again; the one being made now is read with every key its
+      // plan holds (the tokens of tags its entry learned at commit, see `more`).
+      if (planned[0] !== group[0] && this.#seen.has(planned[0] as string)) continue;
       for (const key of planned) if (!this.#snapshot.has(key)) keys.add(key);
     }
     return [...keys];

@@ -1,3 +1,5 @@
+import type { Cacheability } from './cacheability.js';
+import type { EpochMs } from './clock.js';
 import type { ReadScope } from './read-plans.js';
 import type { TtlInput } from './ttl.js';
 
@@ -27,6 +29,19 @@ export interface FetchOptions extends WriteOptions {
    * from one prefetch of what the last render of `id` looked up.
    */
   scope?: ReadScope;
+  /**
+   * Tags read with the entry but neither stored in it nor matched against it: their current tokens
+   * come back in the result's `cacheability` (and tags without a token get one on a miss). The tag
+   * uses the implicit tag of the entry's own key, so the values it is rendered into learn when
+   * it is invalidated. Given (even empty), the result carries `cacheability`.
+   */
+  watch?: readonly string[];
+  /**
+   * Called once the producer has resolved: what the value depends on besides its own tags (what
+   * bubbled up from the pieces rendered inside it). Its tags are stored with the entry and its
+   * `freshUntil` bounds the entry's lifetime.
+   */
+  collected?: () => Cacheability | undefined;
 }
 
 /** Produces a value on a miss: a fragment body, a view, a page handler, a `getOrSet` function. */
@@ -39,6 +54,8 @@ export interface FetchResult<T> {
   status: FetchStatus;
   /** True when this caller waited for a lookup or render another caller had started. */
   coalesced: boolean;
+  /** What the value depends on, for the values around it (when `watch` was given). */
+  cacheability?: Cacheability;
 }
 
 /** Options of `Cache.lease`: what the value will be looked up and joined by. */
@@ -53,6 +70,8 @@ export interface LeaseOptions {
   label?: string;
   /** The render this lookup belongs to (`cache.readScope(id)`), as for `fetch`. */
   scope?: ReadScope;
+  /** As for `fetch`. */
+  watch?: readonly string[];
 }
 
 /** What a lease holder decides once the value is produced. */
@@ -69,6 +88,11 @@ export interface CommitOptions {
    */
   tags?: readonly string[];
   tokens?: ReadonlyMap<string, string | undefined>;
+  /**
+   * The value stops being fresh no later than this (epoch ms; a lifetime bubbled up from inside it).
+   * At or before now, nothing is stored.
+   */
+  freshUntil?: EpochMs | null;
   /** How long producing took, ms (reported as time saved by hits). */
   ms?: number;
 }
@@ -101,8 +125,10 @@ export type LeaseResult<T> =
       /** On a stale hit: a lease to refresh the value in the background, when no refresh of it is under way here. */
       refresh?: Lease<T>;
       lease?: undefined;
+      /** What the value depends on (when `watch` was given). */
+      cacheability?: Cacheability;
     }
-  | { status: 'miss'; value: T; coalesced: true; lease?: undefined; refresh?: undefined }
+  | { status: 'miss'; value: T; coalesced: true; lease?: undefined; refresh?: undefined; cacheability?: Cacheability }
   | { status: 'miss'; lease: Lease<T>; coalesced: false; refresh?: undefined };
 
 export interface LookupEvent {

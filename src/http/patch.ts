@@ -130,3 +130,28 @@ export function hasLifetime(cacheControl: string | undefined): boolean {
   return cc.has('max-age') || cc.has('s-maxage');
 }
 
+
+/**
+ * Cache-Control for a response whose contents depend on pieces with their own lifetimes (bubbled
+ * up, see core/cacheability.ts): `max-age` and `s-maxage` no longer than `seconds` (max-age added
+ * when absent, so an `Expires` further away does not count), and `private` when something inside
+ * was rendered for this request alone.
+ */
+export function boundCacheControl(current: string | undefined, bound: { seconds?: number | undefined; personal?: boolean | undefined }): string {
+  const cc = parseCacheControl(current);
+  if (bound.personal === true) {
+    cc.delete('public');
+    cc.delete('s-maxage');
+    cc.set('private', true);
+  }
+  if (bound.seconds !== undefined) {
+    const limit = Math.max(0, Math.floor(bound.seconds));
+    for (const name of ['max-age', 's-maxage']) {
+      const existing = cc.get(name);
+      const n = existing === undefined || existing === true ? Number.NaN : Number(existing.replace(/^"|"$/g, ''));
+      if (name === 's-maxage' && existing === undefined) continue;
+      if (!(Number.isFinite(n) && n <= limit)) cc.set(name, String(limit));
+    }
+  }
+  return formatCacheControl(cc);
+}

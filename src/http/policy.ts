@@ -4,6 +4,7 @@
  * that serves many users' pages needs. Nothing here touches a request, a response or a store.
  */
 import CachePolicy from 'http-cache-semantics';
+import type { Cacheability } from '../core/cacheability.js';
 import type { Clock, EpochMs } from '../core/clock.js';
 import type { TtlSeconds } from '../core/ttl.js';
 import type { PageEntry } from './entry.js';
@@ -28,6 +29,8 @@ export type PageSkipReason =
   | 'trailers'
   | 'too-large'
   | 'encoded-after-capture'
+  | 'personal'
+  | 'contents-expired'
   | 'incomplete'
   | 'host'
   | 'url';
@@ -200,4 +203,18 @@ function newPolicy(clock: Clock, req: CachePolicy.Request, res: CachePolicy.Resp
   }
   // A shared cache: `private` is not storable and `s-maxage` applies (RFC 9111 §1).
   return new Policy(req, res, { shared: true });
+}
+
+/**
+ * Bound a store decision by what the page's contents depend on (what bubbled up from its
+ * fragments, views and loaders): a page with something personal inside (a `nocache` hole) is never
+ * stored; otherwise it stays fresh no longer than the first piece inside it.
+ */
+export function boundByContents(decision: StoreDecision, contents: Cacheability, now: EpochMs): StoreDecision {
+  if (!decision.store) return decision;
+  if (contents.personal === true) return { store: false, reason: 'personal' };
+  if (contents.freshUntil === null) return decision;
+  const left = (contents.freshUntil - now) / 1000;
+  if (!(left >= 1)) return { store: false, reason: 'contents-expired' };
+  return decision.ttl !== null && decision.ttl <= left ? decision : { ...decision, ttl: Math.floor(left) };
 }

@@ -4,13 +4,15 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Lease } from '../core/cache.js';
+import { Bubble, CACHEABILITY, secondsLeft } from '../core/cacheability.js';
+import { edgeHeaderValue } from './edge.js';
 import { captureResponse } from './capture.js';
 import type { Known, PageContext } from './context.js';
 import { encodeBody, formatIndex, formatPage, newGeneration, parseIndex, strongEtag, type PageEntry } from './entry.js';
 import { fromOutgoing, replayable, single, type HeaderRecord } from './headers.js';
 import { pageKey, variantFields } from './keys.js';
-import { hasLifetime, mergeCacheControl } from './patch.js';
-import { decideStorable, type StoreDecision } from './policy.js';
+import { boundCacheControl, hasLifetime, mergeCacheControl } from './patch.js';
+import { boundByContents, decideStorable, type StoreDecision } from './policy.js';
 
 /** Run the app for this request, and store its response if it may be. */
 let warnedEncoded = false;
@@ -36,10 +38,18 @@ export function render(ctx: PageContext, lease: Lease<string>, known: Known | un
   // Requests that joined this lease wait at most waitMs: then they look up (and render) themselves.
   const timer = setTimeout(() => lease.abandon(), opts.waitMs);
   timer.unref();
+  // What the page's templates depend on bubbles here: Express copies res.locals into every
+  // res.render (pass `{ ...res.locals, ... }` to render helpers under node:http). A page cache
+  // around this one (cacheMiddleware and cachePage on one route) shares the same bubble.
+  const contents = bubbleOf(res);
   const decide = (): StoreDecision =>
-    decideStorable(
-      { method, requestHeaders: req.headers, status: res.statusCode, responseHeaders: fromOutgoing(res.getHeaders()) },
-      { statuses: opts.statuses, defaultTtl: opts.ttl, clock: cache.clock },
+    boundByContents(
+      decideStorable(
+        { method, requestHeaders: req.headers, status: res.statusCode, responseHeaders: fromOutgoing(res.getHeaders()) },
+        { statuses: opts.statuses, defaultTtl: opts.ttl, clock: cache.clock },
+      ),
+      contents,
+      cache.clock.now(),
     );
   let decision: StoreDecision | undefined;
   let encodedBefore = false;
@@ -54,6 +64,7 @@ export function render(ctx: PageContext, lease: Lease<string>, known: Known | un
       // What Django's patch_response_headers does, decided on the headers as they stand now.
       const tentative = decide();
       if (tentative.store) patchResponse(res, tentative, method === 'GET' ? body : undefined, cache.clock.now());
+      announceContents(ctx, contents);
     },
     afterHeaders() {
       // Decided again on the final headers: a hook that ran after ours (neverCache, a session) counts.
@@ -69,7 +80,7 @@ export function render(ctx: PageContext, lease: Lease<string>, known: Known | un
     },
     end(body, loss) {
       if (loss !== undefined) opts.onSkip?.(loss, req);
-      commit(ctx, lease, known, decision, body, before, refreshing)
+      commit(ctx, lease, known, decision, body, before, refreshing, contents)
         .catch((error: unknown) => {
           if (cache.listenerCount('error') > 0) cache.emit('error', { error, operation: 'page:set' });
         })
@@ -83,7 +94,7 @@ export function render(ctx: PageContext, lease: Lease<string>, known: Known | un
   ctx.pass();
 }
 
-async function commit(ctx: PageContext, lease: Lease<string>, known: Known | undefined, decision: StoreDecision | undefined, body: Buffer | undefined, before: HeaderRecord, refreshing: boolean): Promise<void> {
+async function commit(ctx: PageContext, lease: Lease<string>, known: Known | undefined, decision: StoreDecision | undefined, body: Buffer | undefined, before: HeaderRecord, refreshing: boolean, contents: Bubble): Promise<void> {
   const { cache, opts, req, res, method, address } = ctx;
   if (decision?.store !== true || body === undefined) {
     // A refresh that may not be stored leaves no stale copy behind to be served again.
@@ -109,7 +120,37 @@ async function commit(ctx: PageContext, lease: Lease<string>, known: Known | und
   const hardTtl = decision.ttl === null ? null : decision.ttl + staleTtl;
   // The header list lives as long as the page and its stale window, and is rewritten with every page.
   await lease.store(formatIndex({ vary, gen }), { key: cache.makeKey(indexKey, opts.version), ttl: hardTtl });
-  await lease.commit(formatPage(entry), { key: cache.makeKey(key, opts.version), ttl: decision.ttl, staleTtl });
+  // Tagged with everything its contents depend on, so invalidating any of it drops the page.
+  const bubbled = contents.tokens.size === 0 ? {} : { tags: contents.tags, tokens: contents.tokens };
+  await lease.commit(formatPage(entry), { key: cache.makeKey(key, opts.version), ttl: decision.ttl, staleTtl, ...bubbled });
+}
+
+/** The bubble this response's renders report to (made, and put in `res.locals`, on first use). */
+function bubbleOf(res: ServerResponse): Bubble {
+  const holder = res as ServerResponse & { locals?: Record<string, unknown> };
+  holder.locals ??= {};
+  const existing = holder.locals[CACHEABILITY];
+  if (existing instanceof Bubble) return existing;
+  const bubble = new Bubble();
+  holder.locals[CACHEABILITY] = bubble;
+  return bubble;
+}
+
+/**
+ * Before the headers go out: Cache-Control no longer than the contents' shortest lifetime, and
+ * `private` with something personal inside; the proxy's tag header with the bubbled tags.
+ */
+function announceContents(ctx: PageContext, contents: Bubble): void {
+  const { res, opts, cache } = ctx;
+  if (contents.empty) return;
+  const seconds = secondsLeft(contents, cache.clock.now());
+  if (seconds !== undefined || contents.personal) {
+    res.setHeader('Cache-Control', boundCacheControl(single(res.getHeader('cache-control')), { seconds, personal: contents.personal }));
+  }
+  if (opts.edge !== undefined && contents.tokens.size > 0) {
+    const value = edgeHeaderValue([...ctx.tags, ...contents.tags], opts.edge);
+    if (value !== undefined) res.setHeader(opts.edge.header, value);
+  }
 }
 
 /** Django's patch_response_headers, plus the strong ETag when the whole body is known in time. */

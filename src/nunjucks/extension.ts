@@ -1,9 +1,12 @@
 import { LRUCache } from 'lru-cache';
 import nunjucks from 'nunjucks';
 import type { Cache, FetchOptions } from '../core/cache.js';
+import type { Bubble } from '../core/cacheability.js';
+import { implicitTag } from '../core/cacheability.js';
 import { fragmentKey, sha256 } from '../core/keys.js';
 import { coerceTtl, describe } from '../core/ttl.js';
 import { closeCapture, fillHoles, fragmentValue, insideFragmentBody, isHoled, openCapture, parseHoleTag, placeHole, type HoledFragment } from './holes.js';
+import { bubbling, closeBubble, openBubble, report, reportPersonal, reportUncacheable } from './bubbling.js';
 import { checkIncludesInLoops, type PreflightEnvironment } from './preflight.js';
 import { readScopeOf } from './read-scope.js';
 import { LOOP_SENTINEL, parseCacheTag, type NjkLexer, type NjkNode, type NjkNodes, type NjkParser } from './parse.js';
@@ -135,11 +138,19 @@ export class CacheExtension {
     if (this.#digest) fetchOptions.digest = this.#fullDigest(context, digest, includes);
     // The render's read scope: one prefetch of what the last render of this template read.
     fetchOptions.scope = readScopeOf(context.ctx, this.cache);
+    // Inside a fragment body or a page that collects what it depends on: this fragment reports its
+    // tags, its lifetime and its implicit tag (read with the entry), so invalidating it, or any tag
+    // inside it, reaches what it is rendered into.
+    const ctx = context.ctx;
+    const reporting = bubbling(ctx);
+    if (reporting) fetchOptions.watch = [implicitTag(key)];
 
     if (typeof ttl === 'number' && ttl <= 0) {
       // The low-level API's TTL rule: 0 or less removes the entry (failing open) and stores nothing.
       void this.cache.set(key, '', ttl).then(
         () => {
+          // Rendered on every request: nothing around it can be stored either.
+          reportUncacheable(ctx);
           const capture = openCapture(context.ctx);
           body((error, output) => {
             closeCapture(context.ctx, capture);
@@ -156,6 +167,7 @@ export class CacheExtension {
     // inside this call, so nested synchronous answers are capped to keep the stack bounded (a loop
     // over thousands of cached rows would otherwise overflow it).
     const warm = this.cache.peek(key, fetchOptions);
+    if (warm !== undefined && reporting) report(ctx, warm.cacheability);
     if (warm !== undefined && isHoled(warm.value)) return this.#answer(context, warm.value, safe, done);
     if (warm !== undefined) {
       const html = safe(warm.value);
@@ -173,11 +185,17 @@ export class CacheExtension {
     }
 
     const calledAt = loopPosition === undefined || loopPosition === null ? '' : String(loopPosition);
+    // What the body rendered on the last miss (or background refresh) depended on.
+    let inner: Bubble | undefined;
+    fetchOptions.collected = () => inner;
     const producer = () =>
       new Promise<string | HoledFragment>((resolve, reject) => {
+        const bubble = openBubble(ctx);
+        inner = bubble;
         const capture = openCapture(context.ctx);
         body((error, output) => {
           closeCapture(context.ctx, capture);
+          closeBubble(ctx, bubble);
           if (error) return reject(error);
           const text = output === undefined || output === null ? '' : String(output);
           const at = text.lastIndexOf(LOOP_SENTINEL);
@@ -191,7 +209,10 @@ export class CacheExtension {
         });
       });
     this.cache.fetch(key, producer, fetchOptions).then(
-      (result) => this.#answer(context, result.value, safe, done),
+      (result) => {
+        if (reporting) report(ctx, result.cacheability);
+        this.#answer(context, result.value, safe, done);
+      },
       (error: unknown) => done(error),
     );
   }
@@ -211,6 +232,8 @@ export class CacheExtension {
       const [cacheTag, holeTag] = this.tags;
       return done(new TemplateError(`${holeTag} tag: a fragment with ${holeTag} blocks is inside another ${cacheTag} block; the outer fragment would store what the holes rendered for this request. Move the ${holeTag} blocks to the outermost fragment.`, 0, 0));
     }
+    // Rendered for this request: a page around it must not be stored or shared.
+    reportPersonal(context.ctx);
     const env = context.env as RenderContext['env'] & { renderString(src: string, ctx: object, cb: (error: unknown, output?: string | null) => void): void };
     fillHoles(value, context.ctx, (src, ctx, cb) => env.renderString(src, ctx, cb), (error, html) => (error ? done(error) : done(null, safe(html))));
   }

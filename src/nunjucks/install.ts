@@ -2,6 +2,8 @@ import nunjucks from 'nunjucks';
 import type { Cache } from '../core/cache.js';
 import { CacheError } from '../core/errors.js';
 import { describe } from '../core/ttl.js';
+import { isCacheableValue } from '../core/cacheability.js';
+import { reportDeclared } from './bubbling.js';
 import { CacheExtension, type CacheExtensionOptions } from './extension.js';
 import type { PreflightEnvironment } from './preflight.js';
 import { scopeRenders } from './read-scope.js';
@@ -159,8 +161,14 @@ export function cacheOf(env: object): Cache | undefined {
   return caches.get(env);
 }
 
-function resolveFilter(value: unknown, ...rest: unknown[]): void {
+/**
+ * The `resolve` filter: calls a loader (or awaits a promise). A loader that returns
+ * `cacheable(value, { tags, ttl })` declares what its data depends on: the tags and lifetime go to
+ * every fragment, view and page being rendered around this point, and the template gets `value`.
+ */
+function resolveFilter(this: { ctx?: Record<string, unknown>; env?: unknown } | undefined, value: unknown, ...rest: unknown[]): void {
   const callback = rest.pop() as (error: unknown, result?: unknown) => void;
+  const ctx = this?.ctx;
   let pending: unknown;
   try {
     pending = typeof value === 'function' ? (value as (...a: unknown[]) => unknown)(...rest) : value;
@@ -169,7 +177,14 @@ function resolveFilter(value: unknown, ...rest: unknown[]): void {
     return;
   }
   Promise.resolve(pending).then(
-    (result) => callback(null, result),
+    (result) => {
+      if (!isCacheableValue(result)) return callback(null, result);
+      if (ctx !== undefined) {
+        const cache = this?.env === undefined ? undefined : cacheOf(this.env as object);
+        reportDeclared(ctx, result.tags, result.ttl, cache?.clock.now() ?? Date.now());
+      }
+      callback(null, result.value);
+    },
     (error: unknown) => callback(error),
   );
 }

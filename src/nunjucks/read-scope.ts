@@ -1,4 +1,5 @@
 import type { Cache, ReadScope } from '../core/cache.js';
+import { BUBBLES_VAR, renderBubbles } from './bubbling.js';
 
 /**
  * Where a render's `ReadScope` travels: a context variable whose name no template can spell (it
@@ -32,7 +33,9 @@ export function scopeRenders(env: object, cacheOf: (env: object) => Cache | unde
     if (cache === undefined) return [context ?? {}, callback];
     const scope = cache.readScope(id);
     return [
-      { ...context, [SCOPE]: scope },
+      // Each render gets its read scope and its list of open bubbles (what its pieces depend on
+      // goes to the page or view that passed one in its variables).
+      { ...context, [SCOPE]: scope, [BUBBLES_VAR]: renderBubbles(context) },
       (error, result) => {
         scope.end();
         callback(error, result);

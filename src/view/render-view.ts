@@ -1,4 +1,5 @@
 import type { Cache } from '../core/cache.js';
+import { Bubble, CACHEABILITY, implicitTag } from '../core/cacheability.js';
 import { viewKey } from '../core/keys.js';
 import { CacheError } from '../core/errors.js';
 import type { TtlInput } from '../core/ttl.js';
@@ -36,12 +37,28 @@ export async function renderView(env: NunjucksEnvironment, template: string, con
   if (cache === undefined) {
     throw new CacheError('ERR_CACHE_OPTIONS', `renderView("${template}"): no cache. Pass { cache } or set the Environment up with installCache(env, cache) or createEnvironment().`);
   }
-  const result = await cache.fetch(viewKey(template, options.key), () => render(env, template, context), {
-    ttl: options.ttl,
-    label: `view:${template}`,
-    ...(options.version === undefined ? {} : { version: options.version }),
-    ...(options.tags === undefined ? {} : { tags: options.tags }),
-    ...(options.staleTtl === undefined ? {} : { staleTtl: options.staleTtl }),
-  });
+  const key = viewKey(template, options.key);
+  // The page (or view) this one is rendered for, when its variables carry one: it learns the view's
+  // tags, lifetime and implicit tag.
+  const around = (context as Record<string, unknown>)[CACHEABILITY];
+  // What the fragments and loaders of the last render of the view depended on.
+  let inner: Bubble | undefined;
+  const result = await cache.fetch(
+    key,
+    () => {
+      inner = new Bubble();
+      return render(env, template, { ...context, [CACHEABILITY]: inner });
+    },
+    {
+      ttl: options.ttl,
+      label: `view:${template}`,
+      collected: () => inner,
+      ...(around instanceof Bubble ? { watch: [implicitTag(key)] } : {}),
+      ...(options.version === undefined ? {} : { version: options.version }),
+      ...(options.tags === undefined ? {} : { tags: options.tags }),
+      ...(options.staleTtl === undefined ? {} : { staleTtl: options.staleTtl }),
+    },
+  );
+  if (around instanceof Bubble) around.add(result.cacheability);
   return result.value;
 }
