@@ -225,11 +225,11 @@ describe('examples', () => {
     const { hits, misses, byLabel } = cache.stats();
     byLabel.report; // { hits: 1, misses: 1, stale: 0, renders: 1, renderMs: …, savedMs: … }
     cache.resetStats();
-    await cache.usage(); // { entries: 4, bytes: …, maxBytes: 67108864 }: 'report' and three tag tokens
+    await cache.usage(); // { entries: 6, … }: 'report', three tag tokens, two implicit tags (invalidateFragment, invalidateView)
     // #endregion
     expect([hits, misses]).toEqual([1, 2]);
     expect(byLabel.report).toMatchObject({ hits: 1, misses: 1, stale: 0, renders: 1 });
-    expect(await cache.usage()).toMatchObject({ entries: 4, maxBytes: 67108864 });
+    expect(await cache.usage()).toMatchObject({ entries: 6, maxBytes: 67108864 });
   });
 
   it('events', async () => {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import express from 'express';
 import nunjucks from 'nunjucks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cachePage, createCache, createCloudflarePurger, createFastlyPurger, createVarnishPurger, formatEdgeHeader, installCache, renderString } from '../../src/index.js';
+import { cacheable, cachePage, createCache, createEnvironment, createCloudflarePurger, createFastlyPurger, createVarnishPurger, formatEdgeHeader, installCache, renderString } from '../../src/index.js';
 
 let fake: Server;
 const seen: { method?: string; url?: string; body: string; headers: IncomingMessage['headers'] }[] = [];
@@ -84,6 +84,41 @@ describe('the edge', () => {
     await new Promise((resolve) => server.once('listening', resolve));
     const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/posts/1`);
     expect(response.headers.get('xkey')).toBe('post:1');
+    await new Promise((resolve) => server.close(resolve));
+    await cache.close();
+  });
+});
+
+describe('pages know their fragments', () => {
+  it('a page is tagged with what its fragments and loaders depend on', async () => {
+    const cache = createCache();
+    const posts = new Map([[1, { id: 1, title: 'Hello' }]]);
+    // #region bubbled
+    const app = express();
+    const env = createEnvironment(new nunjucks.FileSystemLoader(join(import.meta.dirname, 'templates')), { cache });
+    env.express(app);
+    const loadPost = async (id: number) => cacheable(posts.get(id), { tags: [`post:${id}`] });
+
+    app.get('/posts/:id', cachePage(cache, { ttl: 600, edge: { proxy: 'varnish' } }), (req, res) => {
+      res.set('Cache-Control', 'public, s-maxage=600');
+      res.render('post-page.njk', { id: Number(req.params.id), loadPost });
+    });
+    // GET /posts/1 → xkey: post:1 h-… (the fragment's implicit tag), Cache-Control: public, s-maxage=299,
+    // max-age=299 (the fragment inside lives 300 s, rounded down); invalidateTags(['post:1']) drops the page.
+    // #endregion
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/posts/1`;
+    const first = await fetch(url);
+    expect(await first.text()).toContain('<h1>Hello</h1>');
+    expect(first.headers.get('xkey')?.split(' ')).toEqual(expect.arrayContaining(['post:1']));
+    expect(first.headers.get('cache-control')).toMatch(/^public, s-maxage=(299|300), max-age=(299|300)$/);
+    expect((await fetch(url)).headers.get('x-cache')).toBe('HIT');
+    posts.set(1, { id: 1, title: 'Hello again' });
+    await cache.invalidateTags(['post:1']);
+    const again = await fetch(url);
+    expect(again.headers.get('x-cache')).toBe('MISS');
+    expect(await again.text()).toContain('<h1>Hello again</h1>');
     await new Promise((resolve) => server.close(resolve));
     await cache.close();
   });

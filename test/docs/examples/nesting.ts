@@ -1,5 +1,5 @@
 // #region example
-import { createCache, createEnvironment, render } from '../../../src/index.js';
+import { cacheable, createCache, createEnvironment, render } from '../../../src/index.js';
 import { db } from './db.js';
 
 const cache = createCache();
@@ -20,8 +20,20 @@ console.log(log.join(', '));
 const tagged = () => render(env, 'post-list-tagged.njk', { loadPosts: () => db.recentPosts() });
 await tagged();
 await db.updatePost(3, 'Caching fragments, revised');
-await cache.invalidateTags(['posts']); // from the code that saved the post
+await cache.invalidateTags(['post:3']); // from the code that saved the post
 log.length = 0;
 console.log(await tagged());
+console.log(log.join(', '));
+// #endregion
+
+// #region declared
+// The data layer says what its data depends on; templates need not name any tag.
+const loadPost = async (id: number) => cacheable(await db.post(id), { tags: [`post:${id}`] });
+const box = () => render(env, 'post-declared.njk', { loadPost });
+await box();
+await db.updatePost(1, 'Hello again');
+await cache.invalidateTags(['post:1']);
+log.length = 0;
+console.log(await box());
 console.log(log.join(', '));
 // #endregion
