@@ -6,7 +6,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cachePage, createCache, createVarnishPurger, type Cache } from '../../src/index.js';
+import nunjucks from 'nunjucks';
+import { cacheable, cachePage, createCache, createEnvironment, createVarnishPurger, render, type Cache } from '../../src/index.js';
+import { MapLoader } from '../support/stores.js';
 import { freePort } from '../support/redis-server.js';
 import { hasVarnishd, VarnishProcess } from '../support/varnish.js';
 
@@ -26,12 +28,19 @@ describe.skipIf(!hasVarnishd)('behind a real varnishd', () => {
     cache = createCache({ purgers: [createVarnishPurger({ url: `http://127.0.0.1:${port}/` })] });
     const tagsOf = (url: string | undefined): string[] => (url === '/posts/1' ? ['post:1', 'posts'] : url === '/about' ? ['page:about'] : []);
     const page = cachePage(cache, { ttl: 60, tags: (req) => tagsOf(req.url), edge: { proxy: 'varnish' } });
+    // Pages whose tags come only from the fragments and loaders rendered into them (bubbling).
+    const env = createEnvironment(new MapLoader({ 'story.njk': '<% cache 600 story id %><h1>{{ (load | resolve(id)).title }}</h1><% endcache %>' }) as unknown as nunjucks.ILoader, { cache });
+    const load = async (id: number) => cacheable({ title: `Story ${id}` }, { tags: [`story:${id}`] });
     server = createServer((req, res) =>
       page(req, res, () => {
         hits[req.url ?? ''] = (hits[req.url ?? ''] ?? 0) + 1;
         res.setHeader('Content-Type', 'text/html; charset=utf-8');
         res.setHeader('Cache-Control', 'public, s-maxage=600');
-        res.end(`<h1>${req.url}</h1>`);
+        const story = /^\/stories\/(\d+)$/.exec(req.url ?? '');
+        if (story === null) return res.end(`<h1>${req.url}</h1>`);
+        // node:http: the page's collector reaches the render through res.locals.
+        const locals = (res as typeof res & { locals?: object }).locals;
+        void render(env, 'story.njk', { ...locals, id: Number(story[1]), load }).then((html) => res.end(html));
       }),
     );
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -69,5 +78,26 @@ describe.skipIf(!hasVarnishd)('behind a real varnishd', () => {
     expect(hits).toEqual({ '/posts/1': 2, '/about': 1 });
     expect(cache.stats()).toMatchObject({ purges: 1, purgeErrors: 0, purgesLost: 0 });
     expect(purgeMs).toBeLessThan(100);
+  });
+
+  it('purges a page by the tags bubbled up from its fragments and loaders, and by invalidateFragment', async () => {
+    expect(await get('/stories/1')).toMatchObject({ edge: 'MISS', body: '<h1>Story 1</h1>' });
+    expect((await get('/stories/2')).edge).toBe('MISS');
+    expect((await get('/stories/1')).edge).toBe('HIT');
+    expect((await get('/stories/2')).edge).toBe('HIT');
+    expect([hits['/stories/1'], hits['/stories/2']]).toEqual([1, 1]);
+
+    const started = performance.now();
+    await cache.invalidateTags(['story:1']); // declared by the loader, not by the route
+    await cache.purged();
+    const purgeMs = performance.now() - started;
+    expect((await get('/stories/1')).edge).toBe('MISS');
+    expect((await get('/stories/2')).edge).toBe('HIT');
+    expect(purgeMs).toBeLessThan(100);
+
+    await cache.invalidateFragment('story', [2]); // the fragment's implicit tag reaches the page at the edge
+    await cache.purged();
+    expect((await get('/stories/2')).edge).toBe('MISS');
+    expect([hits['/stories/1'], hits['/stories/2']]).toEqual([2, 2]);
   });
 });

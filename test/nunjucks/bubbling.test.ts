@@ -130,6 +130,42 @@ describe.each(KINDS)('bubbling on %s', (kind) => {
     expect(await cache.has(fragmentKey('outer2'))).toBe(true);
   });
 
+  it('an invalidation landing while the outer fragment renders (after the inner one was read) is never hidden', async () => {
+    const cache = newCache(kind);
+    const env = envFor(cache, { 'page.njk': '<% cache 600 outer %>[<% cache 600 inner tags="post:1" %>{{ load | resolve }}<% endcache %>{{ during | resolve }}]<% endcache %>' });
+    const { calls, load } = loader('v');
+    let invalidateDuring = false;
+    const during = async () => {
+      if (invalidateDuring) await cache.invalidateTags(['post:1']);
+      return '';
+    };
+    expect(await render(env, 'page.njk', { load, during })).toBe('[v1]');
+    await cache.invalidateFragment('outer');
+    invalidateDuring = true;
+    // The outer renders again around the warm inner one, and post:1 is invalidated meanwhile.
+    expect(await render(env, 'page.njk', { load, during })).toBe('[v1]');
+    invalidateDuring = false;
+    expect(await render(env, 'page.njk', { load, during })).toBe('[v2]');
+    expect(calls.n).toBe(2);
+  });
+
+  it("another process invalidating an inner tag reaches this process's outer entry (no bus, shared store)", async () => {
+    if (kind === 'memory') return; // needs a store two caches share
+    const file = kind === 'sqlite' ? `sqlite://${dir}../../node_modules/.cache-bubbling-shared-${process.pid}-${++seq}.db` : (process.env.REDIS_URL as string);
+    const prefix = `shared${process.pid}-${seq}`;
+    const a = createCache({ store: file, keyPrefix: prefix });
+    const b = createCache({ store: file, keyPrefix: prefix });
+    cleanup.push(() => a.close(), () => b.close());
+    const env = envFor(a, { 'page.njk': '<% cache 600 outer %>[<% cache 600 inner tags="post:1" %>{{ load | resolve }}<% endcache %>]<% endcache %>' });
+    const { load } = loader('v');
+    expect(await render(env, 'page.njk', { load })).toBe('[v1]');
+    expect(await render(env, 'page.njk', { load })).toBe('[v1]');
+    await b.invalidateTags(['post:1']);
+    expect(await render(env, 'page.njk', { load })).toBe('[v2]');
+    await b.invalidateFragment('inner');
+    expect(await render(env, 'page.njk', { load })).toBe('[v3]');
+  });
+
   it('a warm page of nested fragments still reads the store once per view (bubbled tags ride in the prefetch)', async () => {
     if (kind !== 'memory') return; // counted on a wrapper around the memory store
     const counted = countingStore(createStore(new Map()));
