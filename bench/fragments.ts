@@ -143,6 +143,21 @@ export async function runFragments(context: BenchContext): Promise<GroupResult> 
     const nestedEnv = fixture.environment(nestedCache);
     await warm(fixture, nestedEnv, nestedCache, 'nested', 'page-nested.njk', 2);
 
+    // Bubbling, on and off, on the nested page with tagged cards: warm (the outer fragment hits and
+    // checks the 40 tags it learned) and with the outer fragment invalidated (it renders again around
+    // 20 warm cards, which then read their implicit tags' tokens).
+    const bubbling: Array<{ id: string; cache: Cache; env: ReturnType<PageFixture['environment']>; dispose: () => Promise<void> }> = [];
+    for (const on of [true, false]) {
+      const memory = createCache({ store: 'memory' });
+      bubbling.push({ id: `memory.${on ? 'on' : 'off'}`, cache: memory, env: fixture.environment(memory, { bubble: on }), dispose: () => memory.close() });
+      if (context.redisUrl !== undefined) {
+        const redis = createCache({ store: benchRedisStore(context.redisUrl, false), failOpen: false, keyPrefix: `bubble-${on ? 'on' : 'off'}` });
+        await redis.connect();
+        bubbling.push({ id: `redis.${on ? 'on' : 'off'}`, cache: redis, env: fixture.environment(redis, { bubble: on }), dispose: () => redis.close() });
+      }
+    }
+    for (const b of bubbling) await warm(fixture, b.env, b.cache, `nested-tagged ${b.id}`, 'page-nested-tagged.njk', 2);
+
     // The miss path: the cached page on an empty memory store (lookups, renders, queries, writes).
     const missCache = createCache({ store: 'memory' });
     const missEnv = fixture.environment(missCache);
@@ -156,6 +171,10 @@ export async function runFragments(context: BenchContext): Promise<GroupResult> 
       { name: 'pure', fn: view(plainEnv, 'page-pure.njk') },
       { name: 'miss.memory', fn: view(missEnv, 'page.njk'), beforeEach: () => missCache.clear() },
       { name: 'nested.memory', fn: view(nestedEnv, 'page-nested.njk') },
+      ...bubbling.map((b) => ({ name: `bubble.warm.${b.id}`, fn: view(b.env, 'page-nested-tagged.njk') })),
+      ...bubbling
+        .filter((b) => b.id.startsWith('memory'))
+        .map((b) => ({ name: `bubble.outer-miss.${b.id}`, fn: view(b.env, 'page-nested-tagged.njk'), beforeEach: async () => void (await b.cache.invalidateFragment('tcards', [fixture.db.frontPage])) })),
       ...stores.map((store) => ({ name: `warm.${store.name}`, fn: view(envs.get(store.name)!, 'page.njk') })),
     ];
 
@@ -174,7 +193,7 @@ export async function runFragments(context: BenchContext): Promise<GroupResult> 
     const med = (name: string) => median(perRound.map((r) => r[name] as number));
     /** Speed of `subject` against `baseline`: the baseline's time ÷ the subject's, per round. */
     const speeds = (subject: string, baseline: string) => summary(perRound.map((r) => (r[baseline] as number) / (r[subject] as number)));
-    const BASELINE_LABEL: Record<string, string> = { pure: 'pure render', cold: 'cold', static: 'static', 'floor.async': 'floor', 'warm.memory': 'warm memory' };
+    const BASELINE_LABEL: Record<string, string> = { 'bubble.warm.memory.off': 'bubbling off', 'bubble.warm.redis.off': 'bubbling off', 'bubble.outer-miss.memory.off': 'bubbling off', pure: 'pure render', cold: 'cold', static: 'static', 'floor.async': 'floor', 'warm.memory': 'warm memory' };
 
     const rows: Row[] = [];
     const compare = (id: string, label: string, subject: string, baseline: string, target?: number, note?: string) => {
@@ -206,7 +225,14 @@ export async function runFragments(context: BenchContext): Promise<GroupResult> 
     compare('fragments.warm-vs-floor.memory', 'Warm page, memory, against the floor', 'warm.memory', 'floor.async');
     compare('fragments.nested.memory', 'Warm page, memory, cards nested in one fragment, against the pure render', 'nested.memory', 'pure', undefined, 'diagnostic: the card loop inside an outer <% cache 600 cards posts %>, 2 lookups a view (a template change)');
     compare('fragments.miss.memory', 'Empty cache (all misses), memory, against cold', 'miss.memory', 'cold');
+    const bubbleNote = 'the card loop in one outer fragment, each card tagged post:<id>; with bubbling the outer entry also carries the 20 post tags and the 20 cards\' implicit tags and checks them on a hit (their tokens ride in the view\'s one prefetch); speed of bubbling on ÷ off, same page, same run';
+    for (const where of ['memory', 'redis'] as const) {
+      if (!bubbling.some((b) => b.id === `${where}.on`)) continue;
+      compare(`fragments.bubbling.warm.${where}`, `Bubbling on, warm nested page, ${where === 'memory' ? 'memory' : 'plain Redis'}, against bubbling off`, `bubble.warm.${where}.on`, `bubble.warm.${where}.off`, undefined, where === 'memory' ? bubbleNote : undefined);
+    }
+    compare('fragments.bubbling.outer-miss.memory', 'Bubbling on, outer fragment missing (20 warm cards inside), memory, against bubbling off', 'bubble.outer-miss.memory.on', 'bubble.outer-miss.memory.off', undefined, 'the cost on a miss: each card reads its implicit tag\'s token with its entry, and the outer entry stores 40 learned tags');
     await missCache.close();
+    for (const b of bubbling) await b.dispose();
     await nestedCache.close();
     await plain.close();
     return { group: 'fragments', rows, skipped, detail: { pageBytes, fragmentsPerPage: FRAGMENTS_PER_PAGE, rounds, timePerTaskMs: time, medianUsPerRound: perRound } };

@@ -106,6 +106,7 @@ export class Cache extends EventEmitter<CacheEvents> {
     this.#entries = new Entries({ io: this.#io, tags: this.#tags, flights: this.#flights, stats: this.#stats, clock: o.clock, defaultTtl: o.defaultTtl, staleTtl: o.staleTtl, maxEntryBytes: o.maxEntryBytes });
     this.#fetcher = new Fetcher({
       io: this.#io,
+      log: this.#plans.log,
       entries: this.#entries,
       tags: this.#tags,
       flights: this.#flights,

@@ -1,4 +1,5 @@
 import type { Cacheability } from './cacheability.js';
+import type { ChangeLog } from './change-log.js';
 import type { Clock } from './clock.js';
 import type { Entries } from './entries.js';
 import { freshness, isEnvelope, type Envelope } from './envelope.js';
@@ -11,6 +12,8 @@ import type { CommitOptions, FetchOptions, FetchResult, FetchStatus, Lease, Leas
 
 export interface FetcherOptions {
   io: GuardedStore;
+  /** Every write this process made and every change its bus announced (see change-log.ts). */
+  log: ChangeLog;
   entries: Entries;
   tags: TagTokens;
   flights: Flights<Settled>;
@@ -39,6 +42,13 @@ const LOCK_FAILED = Symbol('lock failed');
  */
 export class Fetcher {
   readonly #o: FetcherOptions;
+  /**
+   * Peeked entries whose every tag token was found current, with the moment that was checked (the
+   * change log's, and the store's `peekVersion`). An entry seen again with neither moved is not
+   * checked again: no write at all happened since. Entries are the store's own parsed objects (a
+   * rewrite makes a new one), so the map holds them weakly.
+   */
+  readonly #verified = new WeakMap<object, { seq: number; version: unknown }>();
 
   constructor(options: FetcherOptions) {
     this.#o = options;
@@ -127,10 +137,14 @@ export class Fetcher {
     if (freshness(envelope, this.#o.clock.now()) !== 'fresh') return undefined;
     if (!sameTags(envelope, tags)) return undefined;
     // Every tag the entry carries (learned ones too) must still hold the token it was stored under.
-    for (const tag in envelope.tags ?? {}) {
-      const i = tags.indexOf(tag);
-      const token = tokens !== undefined && i >= 0 ? tokens[i] : store.peek(this.#o.tags.key(tag));
-      if (token !== envelope.tags?.[tag]) return undefined;
+    const stored = envelope.tags;
+    if (stored !== undefined && !this.#stillVerified(envelope, store.peekVersion)) {
+      for (const tag in stored) {
+        const i = tokens === undefined || tags.length === 0 ? -1 : tags.indexOf(tag);
+        const token = i >= 0 ? (tokens as unknown[])[i] : store.peek(this.#o.tags.key(tag));
+        if (token !== stored[tag]) return undefined;
+      }
+      if (store.peekVersion !== undefined) this.#verified.set(envelope, { seq: this.#o.log.now(), version: store.peekVersion() });
     }
     let cacheability: Cacheability | undefined;
     if (options.watch !== undefined) {
@@ -151,6 +165,13 @@ export class Fetcher {
     const hit: FetchResult<string | number | boolean | null> = { value: value as string | number | boolean | null, status: 'hit', coalesced: false };
     if (cacheability !== undefined) hit.cacheability = cacheability;
     return hit;
+  }
+
+  /** Whether `envelope`'s tags were found current with no write to the store since. */
+  #stillVerified(envelope: Envelope, version: (() => unknown) | undefined): boolean {
+    if (version === undefined) return false;
+    const checked = this.#verified.get(envelope);
+    return checked !== undefined && checked.seq === this.#o.log.now() && checked.version === version();
   }
 
   /** The keys one lookup reads: the entry, its tags' tokens, the watched tags' tokens. */

@@ -14,6 +14,9 @@ export type Tokens = Map<string, string | undefined>;
  */
 const MIN_TOKEN_LIFE_MS = 24 * 60 * 60 * 1000;
 
+/** Most tag → stored key translations kept in memory per cache. */
+const MAX_KEYS_HELD = 20_000;
+
 /**
  * Tag generations. Each tag has a token stored bare at its own key. Entries record the tokens
  * current when they were produced; invalidating a tag writes a new token, so all its entries miss
@@ -38,9 +41,19 @@ export class TagTokens {
     this.#defaultLifeMs = defaultLifeMs;
   }
 
+  /** Stored keys of recent tags (a hit checks every tag its entry carries, so this is hot). */
+  readonly #keys = new Map<string, string>();
+
   /** Where a tag's token is stored. */
   key(tag: string): string {
-    return this.#keyOf(tag);
+    let key = this.#keys.get(tag);
+    if (key === undefined) {
+      key = this.#keyOf(tag);
+      // Bounded: forget them all rather than track recency (cheaper on the hit path).
+      if (this.#keys.size >= MAX_KEYS_HELD) this.#keys.clear();
+      if (tag.length <= 512) this.#keys.set(tag, key);
+    }
+    return key;
   }
 
   /** Tokens from raw store values read at `keys(tags)`. */

@@ -33,6 +33,13 @@ export interface CacheExtensionOptions {
    * entry, so editing a template makes its old fragments miss. Default true.
    */
   digest?: boolean;
+  /**
+   * Cacheability bubbles (default true): each fragment reports its tags, lifetime and implicit key
+   * tag to the fragments, views and pages rendered around it (docs/fragments.md, "Nesting").
+   * `false`: each fragment is stored with its own tags only, and an inner invalidation does not
+   * reach the entries around it (holes and TTL-0 fragments still keep pages around them uncached).
+   */
+  bubble?: boolean;
 }
 
 /** Nested synchronous answers allowed before one goes through a microtask (which resets the stack). */
@@ -49,6 +56,7 @@ export class CacheExtension {
   readonly tags: string[];
   readonly cache: Cache;
   readonly #digest: boolean;
+  readonly #bubble: boolean;
   /** Block digests extended with their includes' sources, by block digest and include list (bounded). */
   readonly #includeDigests = new LRUCache<string, string>({ max: 1_000 });
 
@@ -56,6 +64,7 @@ export class CacheExtension {
     this.cache = cache;
     this.tags = [options.tagName ?? 'cache', options.holeTagName ?? 'nocache'];
     this.#digest = options.digest ?? true;
+    this.#bubble = options.bubble ?? true;
   }
 
   /**
@@ -142,7 +151,7 @@ export class CacheExtension {
     // tags, its lifetime and its implicit tag (read with the entry), so invalidating it, or any tag
     // inside it, reaches what it is rendered into.
     const ctx = context.ctx;
-    const reporting = bubbling(ctx);
+    const reporting = this.#bubble && bubbling(ctx);
     if (reporting) fetchOptions.watch = [implicitTag(key)];
 
     if (typeof ttl === 'number' && ttl <= 0) {
@@ -187,15 +196,16 @@ export class CacheExtension {
     const calledAt = loopPosition === undefined || loopPosition === null ? '' : String(loopPosition);
     // What the body rendered on the last miss (or background refresh) depended on.
     let inner: Bubble | undefined;
-    fetchOptions.collected = () => inner;
+    if (this.#bubble) fetchOptions.collected = () => inner;
+    const collect = this.#bubble;
     const producer = () =>
       new Promise<string | HoledFragment>((resolve, reject) => {
-        const bubble = openBubble(ctx);
+        const bubble = collect ? openBubble(ctx) : undefined;
         inner = bubble;
         const capture = openCapture(context.ctx);
         body((error, output) => {
           closeCapture(context.ctx, capture);
-          closeBubble(ctx, bubble);
+          if (bubble !== undefined) closeBubble(ctx, bubble);
           if (error) return reject(error);
           const text = output === undefined || output === null ? '' : String(output);
           const at = text.lastIndexOf(LOOP_SENTINEL);

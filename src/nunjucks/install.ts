@@ -203,13 +203,14 @@ export interface EnvironmentOptions extends InstallOptions, Omit<nunjucks.Config
  * the `resolve` filter installed. Pass a templates folder (or several), or any Nunjucks loader.
  */
 export function createEnvironment(templates: string | string[] | nunjucks.ILoader | nunjucks.ILoader[], options: EnvironmentOptions): nunjucks.Environment {
-  const { cache, blockStart = '<%', blockEnd = '%>', tagName, digest, resolveFilter: filterName, watch, noCache, ...rest } = options;
+  const { cache, blockStart = '<%', blockEnd = '%>', tagName, digest, bubble, resolveFilter: filterName, watch, noCache, ...rest } = options;
   const isPath = typeof templates === 'string' || (Array.isArray(templates) && templates.every((t) => typeof t === 'string'));
   const loader = isPath ? new nunjucks.FileSystemLoader(templates as string | string[], { watch: watch ?? false, noCache: noCache ?? false }) : (templates as nunjucks.ILoader);
   const env = new nunjucks.Environment(loader, { autoescape: true, ...rest, tags: { blockStart, blockEnd } });
   return installCache(env, cache, {
     ...(tagName === undefined ? {} : { tagName }),
     ...(digest === undefined ? {} : { digest }),
+    ...(bubble === undefined ? {} : { bubble }),
     ...(filterName === undefined ? {} : { resolveFilter: filterName }),
   });
 }

@@ -11,6 +11,8 @@ export interface KeyvStoreOptions {
   connect: () => Promise<Keyv>;
   /** Synchronous look-up in an in-process backend (see `Store.peek`). */
   peek?: (key: string) => unknown;
+  /** With `peek`: a value that moves on every write to the backend, whoever made it (see `Store.peekVersion`). */
+  peekVersion?: () => unknown;
   /**
    * Synchronous access to the same data, once it is open (SQLite through better-sqlite3): reads,
    * writes and `peek` use it instead of Keyv's asynchronous path.
@@ -80,8 +82,11 @@ export class KeyvStore implements Store {
     this.kind = options.kind;
     this.#options = options;
     // Optional capabilities exist only where the backend has them, so callers can test for them.
-    const { peek, sync, usage, createTable, sweep } = options;
-    if (peek) this.peek = peek;
+    const { peek, peekVersion, sync, usage, createTable, sweep } = options;
+    if (peek) {
+      this.peek = peek;
+      if (peekVersion) this.peekVersion = peekVersion;
+    }
     else if (sync) {
       // Not answered here when reading fails: the asynchronous read that follows reports the error.
       this.peek = (key) => {

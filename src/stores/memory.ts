@@ -39,6 +39,7 @@ export class LruAdapter implements KeyvStoreAdapter {
   opts: { maxBytes: number };
   namespace?: string | undefined;
   readonly #lru: LRUCache<string, Entry>;
+  #version = 0;
 
   constructor(maxBytes: number) {
     this.opts = { maxBytes };
@@ -56,6 +57,11 @@ export class LruAdapter implements KeyvStoreAdapter {
 
   get size(): number {
     return this.#lru.size;
+  }
+
+  /** Moves on every write, delete and clear, whoever made it (see `Store.peekVersion`). */
+  get version(): number {
+    return this.#version;
   }
 
   async get<Value>(key: string): Promise<StoredData<Value> | undefined> {
@@ -104,15 +110,18 @@ export class LruAdapter implements KeyvStoreAdapter {
       );
     }
     this.#lru.set(key, { raw: value });
+    this.#version += 1;
     return true;
   }
 
   async delete(key: string): Promise<boolean> {
+    this.#version += 1;
     return this.#lru.delete(key);
   }
 
   async deleteMany(keys: string[]): Promise<boolean> {
     let any = false;
+    this.#version += 1;
     for (const key of keys) any = this.#lru.delete(key) || any;
     return any;
   }
@@ -122,6 +131,7 @@ export class LruAdapter implements KeyvStoreAdapter {
   }
 
   async clear(): Promise<void> {
+    this.#version += 1;
     this.#lru.clear();
   }
 
@@ -141,6 +151,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     kind: 'memory',
     connect: async () => new Keyv({ store: adapter, namespace: NAMESPACE }),
     peek: (key) => adapter.peek(`${NAMESPACE}:${key}`),
+    peekVersion: () => adapter.version,
     usage: async () => ({ entries: adapter.size, bytes: adapter.bytes, maxBytes }),
   });
 }

@@ -54,10 +54,12 @@ export interface Store {
    */
   peekMany?(keys: readonly string[]): unknown[] | undefined;
   /**
-   * For a store that `peekMany` reads and other connections write (a SQLite file): a value that
-   * changes whenever another connection may have changed the store since (SQLite's
-   * `PRAGMA data_version`). What `peekMany` returned is still current while it is unchanged; a
-   * render keeps what it read only that long.
+   * For a store that `peek`/`peekMany` read in this process: a value that changes whenever the
+   * store may have changed other than through this cache's own writes (another connection's commit
+   * to a SQLite file, SQLite's `PRAGMA data_version`; for the memory store, any write, since
+   * another cache may share it). What was peeked is still current while it is unchanged and this
+   * cache's change log saw no write: a render keeps its snapshot that long, and a warm entry's tag
+   * tokens are checked again only then.
    */
   peekVersion?(): unknown;
   /**

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import express from 'express';
 import nunjucks from 'nunjucks';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ManualClock, cacheable, cachePage, createCache, createEnvironment, createStore, fragmentKey, render, renderView, type Cache } from '../../src/index.js';
+import { ManualClock, cacheable, cachePage, createCache, createEnvironment, createMemoryStore, createStore, fragmentKey, render, renderView, type Cache } from '../../src/index.js';
 import { listen, type TestServer } from '../http/support.js';
 import { countingStore, MapLoader } from '../support/stores.js';
 
@@ -187,6 +187,60 @@ describe.each(KINDS)('bubbling on %s', (kind) => {
     counted.reset();
     expect(await view()).toBe(cold);
     expect(counted.calls.set + counted.calls.setMany).toBeGreaterThan(0);
+  });
+});
+
+describe('checking bubbled tags on a warm hit', () => {
+  function countedMemory() {
+    const store = createMemoryStore();
+    const peek = store.peek!.bind(store);
+    const counted = { peeks: 0 };
+    Object.defineProperty(store, 'peek', { value: (key: string) => (counted.peeks++, peek(key)) });
+    return { store, counted };
+  }
+  const TEMPLATE = { t: '<% cache 600 list %><% for id in ids %><% cache 600 card id tags=["post:" + id] %>{{ id }}<% endcache %><% endfor %><% endcache %>' };
+
+  it('does not read the 20 learned tokens again while nothing was written (memory store)', async () => {
+    const { store, counted } = countedMemory();
+    const cache = createCache({ store });
+    cleanup.push(() => cache.close());
+    const env = envFor(cache, TEMPLATE);
+    const ids = Array.from({ length: 10 }, (_, i) => i);
+    const html = await render(env, 't', { ids });
+    await render(env, 't', { ids });
+    counted.peeks = 0;
+    expect(await render(env, 't', { ids })).toBe(html);
+    expect(counted.peeks).toBe(1); // the list entry; its 20 tags were checked by the view before
+    await cache.set('unrelated', 1); // any write: the tokens are checked again
+    counted.peeks = 0;
+    await render(env, 't', { ids });
+    expect(counted.peeks).toBe(21);
+  });
+
+  it('sees an invalidation made through another cache sharing the same store object', async () => {
+    const store = createMemoryStore();
+    const a = createCache({ store });
+    const b = createCache({ store });
+    cleanup.push(() => a.close(), () => b.close());
+    const env = envFor(a, { t: '<% cache 600 outer %>[<% cache 600 inner tags="post:1" %>{{ load | resolve }}<% endcache %>]<% endcache %>' });
+    const { load } = loader('v');
+    await render(env, 't', { load });
+    expect(await render(env, 't', { load })).toBe('[v1]');
+    await b.invalidateTags(['post:1']); // a's change log does not see this write; the store's version does
+    expect(await render(env, 't', { load })).toBe('[v2]');
+  });
+});
+
+describe('bubble: false', () => {
+  it('stores each fragment with its own tags only', async () => {
+    const cache = newCache('memory');
+    const env = createEnvironment(new MapLoader({ t: '<% cache 600 outer %>[<% cache 600 inner tags="post:1" %>{{ load | resolve }}<% endcache %>]<% endcache %>' }) as unknown as nunjucks.ILoader, { cache, bubble: false });
+    const { load } = loader('v');
+    expect(await render(env, 't', { load })).toBe('[v1]');
+    await cache.invalidateTags(['post:1']);
+    expect(await render(env, 't', { load })).toBe('[v1]'); // the outer entry does not know the inner tag
+    await cache.invalidateFragment('outer');
+    expect(await render(env, 't', { load })).toBe('[v2]');
   });
 });
 
