@@ -1,7 +1,7 @@
 /** The store commands: invalidate, invalidate-tag, clear, stats, create-table. */
-import { fragmentKey } from '../index.js';
+import { fragmentKey, redactUrl } from '../index.js';
 import { CliError, EXIT_USAGE, formatBytes, formatMs, messageOf, write, type Io } from './io.js';
-import { openCache, sqliteFile, storeUrl, withTimeout, type StoreFlags } from './store.js';
+import { openCache, sqliteFile, storeUrl, withTimeout, type OpenedCache, type StoreFlags } from './store.js';
 import { formatVary, parseVaryArgs } from './vary.js';
 
 export interface InvalidateFlags extends StoreFlags {
@@ -14,6 +14,7 @@ export async function invalidateCommand(name: string, varyArgs: string[], flags:
   try {
     const key = opened.cache.makeKey(fragmentKey(name, vary));
     const removed = await opened.cache.invalidateFragment(name, vary);
+    await reportPurges(opened.cache, flags, io);
     if (removed) {
       await write(io.stdout, `Removed fragment ${name} ${formatVary(vary)} (key ${key}) from ${opened.label}.\n`);
     } else {
@@ -32,10 +33,45 @@ export async function invalidateTagCommand(tags: string[], flags: StoreFlags, io
   const opened = await openCache(flags, io, { shared: true, mustExist: true });
   try {
     await opened.cache.invalidateTags(tags);
+    await reportPurges(opened.cache, flags, io);
     await write(io.stdout, `Invalidated ${tags.length === 1 ? 'tag' : 'tags'} ${tags.join(', ')} in ${opened.label}: every entry carrying ${tags.length === 1 ? 'it' : 'one of them'} now misses.\n`);
   } finally {
     await opened.close();
   }
+}
+
+/**
+ * With --varnish (or $CACHE_VARNISH_URL): wait for the purge `invalidate*` started, and fail the
+ * command, naming the cause, when Varnish did not confirm it (the store part is already done).
+ */
+async function reportPurges(cache: OpenedCache['cache'], flags: StoreFlags, io: Io): Promise<void> {
+  const varnish = flags.varnish ?? io.env.CACHE_VARNISH_URL;
+  if (varnish === undefined || varnish === '') return;
+  let last: unknown;
+  cache.on('error', ({ error }) => {
+    last = error;
+  });
+  // The purge queue's retry timers do not hold a process open (an app must be able to exit): a
+  // command waiting for them does.
+  const alive = setInterval(() => {}, 1_000);
+  try {
+    await cache.purged();
+  } finally {
+    clearInterval(alive);
+  }
+  if (cache.stats().purgesLost > 0) {
+    throw new CliError(`the store is invalidated, but Varnish at ${redactUrl(varnish)} did not confirm the purge (${rootCause(last)}). Run the command again once Varnish answers, or its pages stay until their TTL there.`);
+  }
+  await write(io.stdout, `Purged Varnish at ${redactUrl(varnish)} by the same tags.
+`);
+}
+
+/** The innermost cause of an error, by code where it has one (ECONNREFUSED, ENOTFOUND…). */
+function rootCause(error: unknown): string {
+  let at: unknown = error;
+  while (typeof at === 'object' && at !== null && 'cause' in at && (at as { cause?: unknown }).cause !== undefined) at = (at as { cause: unknown }).cause;
+  const code = typeof at === 'object' && at !== null ? (at as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? `${code}: ${messageOf(at)}` : messageOf(at);
 }
 
 export async function clearCommand(flags: StoreFlags, io: Io): Promise<void> {

@@ -74,6 +74,7 @@ export function buildProgram(io: Io): Command {
       .argument('<name>', 'fragment name, as in <% cache 600 NAME … %>')
       .argument('[vary...]', 'vary-on values: JSON when they parse (42 is a number, \'"42"\' a string), else strings')
       .option('--raw-strings', 'take every vary-on value as a string, never as JSON')
+      .option('--varnish <url>', "also purge a Varnish (xkey, docs/varnish.vcl) by the fragment's implicit tag (default: $CACHE_VARNISH_URL)")
       .addHelpText(
         'after',
         `
@@ -90,7 +91,8 @@ Examples:
     program
       .command('invalidate-tag')
       .description('make every entry carrying a tag miss (tags=[…] on the cache tag)')
-      .argument('<tag...>', 'one or more tags'),
+      .argument('<tag...>', 'one or more tags')
+      .option('--varnish <url>', 'also purge a Varnish (xkey, docs/varnish.vcl) by the same tags (default: $CACHE_VARNISH_URL)'),
   ).action((tags: string[], flags) => invalidateTagCommand(tags, flags, io));
 
   storeOptions(program.command('clear').description("remove every entry of the cache (other applications' keys in the store are kept)")).action((flags) =>

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { isAbsolute, resolve } from 'node:path';
-import { CacheError, createCache, createStore, redactUrl, StoreConnectError, type Cache } from '../index.js';
+import { CacheError, createCache, createStore, createVarnishPurger, redactUrl, StoreConnectError, type Cache } from '../index.js';
 import { CliError, EXIT_USAGE, messageOf, type Io } from './io.js';
 
 export interface StoreFlags {
@@ -15,6 +15,8 @@ export interface StoreFlags {
   keyPrefix?: string;
   keyVersion?: string;
   timeout?: string;
+  /** A Varnish to purge by tag after an invalidation (xkey; docs/varnish.vcl). */
+  varnish?: string;
 }
 
 export interface OpenOptions {
@@ -89,7 +91,9 @@ export async function openCache(flags: StoreFlags, io: Io, options: OpenOptions 
     // No breaker: a CLI run is a handful of calls, each must report its own failure.
     const version = flags.keyVersion ?? io.env.CACHE_KEY_VERSION;
     if (version !== undefined && !/^-?\d+$/.test(version)) throw new CliError(`--key-version must be a whole number (the cache's "version" option); got "${version}".`, EXIT_USAGE);
-    cache = createCache({ store: url, keyPrefix: flags.keyPrefix ?? io.env.CACHE_KEY_PREFIX ?? '', ...(version === undefined ? {} : { version: Number(version) }), failOpen: false, breaker: false, timeoutMs, logger: false });
+    const varnish = flags.varnish ?? io.env.CACHE_VARNISH_URL;
+    const purgers = varnish === undefined || varnish === '' ? {} : { purgers: [createVarnishPurger({ url: varnish })], purgeRetry: { attempts: 3, delayMs: 100 } };
+    cache = createCache({ store: url, keyPrefix: flags.keyPrefix ?? io.env.CACHE_KEY_PREFIX ?? '', ...(version === undefined ? {} : { version: Number(version) }), failOpen: false, breaker: false, timeoutMs, logger: false, ...purgers });
   } catch (error) {
     if (error instanceof CacheError || error instanceof RangeError) throw new CliError(`bad store URL: ${error.message}`, EXIT_USAGE, { cause: error });
     throw error;
