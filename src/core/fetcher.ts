@@ -100,7 +100,9 @@ export class Fetcher {
         // Abandoned without an error: look up again (and maybe take the lease ourselves).
         if (settled === undefined) return this.lease<T>(key, options);
         this.#o.emitCoalesced({ key, label: options.label, status: settled.status });
-        const cacheability = options.watch === undefined ? undefined : settled.cacheability;
+        // The render joined may not have watched this caller's tags: those count as unknown tokens,
+        // checked against the invalidations seen since the lease around this caller was taken.
+        const cacheability = options.watch === undefined ? undefined : withWatched(settled.cacheability, options.watch);
         return settled.status === 'miss' ? { status: 'miss', value: settled.value as T, coalesced: true, cacheability } : { status: settled.status, value: settled.value as T, coalesced: true, cacheability };
       });
     }
@@ -270,8 +272,10 @@ export class Fetcher {
     const status = fresh ? 'hit' : 'stale';
     this.#o.stats.lookup(fresh ? 'hits' : 'stale', options.label, envelope.ms ?? 0);
     this.#o.emit(status, { key, label: options.label });
-    const cacheability = options.watch === undefined ? undefined : hitCacheability(envelope, watchedTokens(options.watch, tokens));
-    flight.settle({ value: envelope.v, status, cacheability });
+    // Computed for joiners too: a caller that joined this lookup reports what the value depends on.
+    const shared = hitCacheability(envelope, watchedTokens(options.watch ?? [], tokens));
+    flight.settle({ value: envelope.v, status, cacheability: shared });
+    const cacheability = options.watch === undefined ? undefined : shared;
     if (fresh) return { status, value: envelope.v as T, coalesced, cacheability };
     const refreshing = this.#o.flights.openRefresh(key, options.tags ?? []);
     if (refreshing === undefined) return { status, value: envelope.v as T, coalesced, cacheability };
@@ -372,7 +376,8 @@ class KeyLease<T> implements Lease<T> {
     try {
       return await this.store(value, options);
     } finally {
-      this.#finish({ value, status: 'miss', cacheability: this.#options.watch === undefined ? undefined : this.cacheability(options) });
+      // Computed for joiners too (they may watch tags this caller did not).
+      this.#finish({ value, status: 'miss', cacheability: this.cacheability(options) });
     }
   }
 
@@ -415,6 +420,13 @@ function hitCacheability(envelope: Envelope, watched: ReadonlyMap<string, string
   const tokens = new Map<string, string | undefined>(watched);
   for (const tag in envelope.tags ?? {}) tokens.set(tag, envelope.tags?.[tag]);
   return { tokens, freshUntil: envelope.fresh };
+}
+
+/** What a joined value depends on, with `watch` added (unknown tokens) where the producer did not read them. */
+function withWatched(found: Cacheability | undefined, watch: readonly string[]): Cacheability {
+  const tokens = new Map(found?.tokens ?? []);
+  for (const tag of watch) if (!tokens.has(tag)) tokens.set(tag, undefined);
+  return { tokens, freshUntil: found?.freshUntil ?? null, ...(found?.personal === true ? { personal: true } : {}) };
 }
 
 function watchedTokens(watch: readonly string[], tokens: Tokens): Map<string, string | undefined> {

@@ -149,6 +149,35 @@ describe.each(KINDS)('bubbling on %s', (kind) => {
     expect(calls.n).toBe(2);
   });
 
+  it('an inner fragment that joined a render of the same key elsewhere (not nested there) still reports its tags', async () => {
+    const cache = newCache(kind);
+    const env = envFor(cache, {
+      'alone.njk': '<% cache 600 inner tags="post:1" %>{{ load | resolve }}<% endcache %>',
+      'outer.njk': '<% cache 600 outer %>[<% include "alone.njk" %>]<% endcache %>',
+    });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let n = 0;
+    const load = async () => {
+      n += 1;
+      const mine = n;
+      if (mine === 1) await gate;
+      return `v${mine}`;
+    };
+    const alone = render(env, 'alone.njk', { load }); // takes the lease on "inner"
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const outer = render(env, 'outer.njk', { load }); // its "inner" joins that render
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    release();
+    expect(await alone).toBe('v1');
+    expect(await outer).toBe('[v1]');
+    expect(n).toBe(1);
+    await cache.invalidateTags(['post:1']);
+    expect(await render(env, 'outer.njk', { load })).toBe('[v2]');
+    await cache.invalidateFragment('inner');
+    expect(await render(env, 'outer.njk', { load })).toBe('[v3]');
+  });
+
   it("another process invalidating an inner tag reaches this process's outer entry (no bus, shared store)", async () => {
     if (kind === 'memory') return; // needs a store two caches share
     const file = kind === 'sqlite' ? `sqlite://${dir}../../node_modules/.cache-bubbling-shared-${process.pid}-${++seq}.db` : (process.env.REDIS_URL as string);
