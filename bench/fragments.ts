@@ -216,7 +216,8 @@ export async function runFragments(context: BenchContext): Promise<GroupResult> 
     compare('fragments.pure-vs-cold', 'Pure render (no cache, data in memory)', 'pure', 'cold', undefined, 'the baselines: the page without cache tags, with its data already in memory (pure) and loading it with 21 queries to an in-memory SQLite database through sqlite3 (cold)');
     for (const store of stores) {
       const target = TARGETS.pure[store.name];
-      compare(`fragments.warm-vs-pure.${store.name}`, `Warm page, ${STORE_LABEL[store.name]}, against the pure render`, `warm.${store.name}`, 'pure', target, store.name === 'memory' ? `${FRAGMENTS_PER_PAGE} fragment hits a view; each number is the median of ${rounds} round medians, each ratio the median of ${rounds} same-round ratios` : undefined);
+      const note = `${FRAGMENTS_PER_PAGE} fragment hits a view; each number is the median of ${rounds} round medians, each ratio the median of ${rounds} same-round ratios`;
+      compare(`fragments.warm-vs-pure.${store.name}`, `Warm page, ${STORE_LABEL[store.name]}, against the pure render`, `warm.${store.name}`, 'pure', target, store.name === 'memory' ? note : undefined);
     }
     for (const store of stores) compare(`fragments.warm-vs-cold.${store.name}`, `Warm page, ${STORE_LABEL[store.name]}, against cold`, `warm.${store.name}`, 'cold', TARGETS.cold);
     compare('fragments.warm-vs-static.memory', 'Warm page, memory, against static', 'warm.memory', 'static', TARGETS.static, 'static = the same page with every fragment\'s stored output inlined as text: the limit of fragment caching');
@@ -230,7 +231,10 @@ export async function runFragments(context: BenchContext): Promise<GroupResult> 
       if (!bubbling.some((b) => b.id === `${where}.on`)) continue;
       compare(`fragments.bubbling.warm.${where}`, `Bubbling on, warm nested page, ${where === 'memory' ? 'memory' : 'plain Redis'}, against bubbling off`, `bubble.warm.${where}.on`, `bubble.warm.${where}.off`, undefined, where === 'memory' ? bubbleNote : undefined);
     }
-    compare('fragments.bubbling.outer-miss.memory', 'Bubbling on, outer fragment missing (20 warm cards inside), memory, against bubbling off', 'bubble.outer-miss.memory.on', 'bubble.outer-miss.memory.off', undefined, 'the cost on a miss: each card reads its implicit tag\'s token with its entry, and the outer entry stores 40 learned tags');
+    compare(
+      'fragments.bubbling.outer-miss.memory', 'Bubbling on, outer fragment missing (20 warm cards inside), memory, against bubbling off', 'bubble.outer-miss.memory.on', 'bubble.outer-miss.memory.off', undefined,
+      'the cost on a miss: each card reads its implicit tag\'s token with its entry, and the outer entry stores 40 learned tags',
+    );
     await missCache.close();
     for (const b of bubbling) await b.dispose();
     await nestedCache.close();

@@ -33,7 +33,9 @@ export async function runMemory(context: BenchContext): Promise<GroupResult> {
       baseline: { label: 'fragment HTML', value: small.htmlChars, unit: 'B' },
       ratio: small.heapBytesPerEntry / small.htmlChars,
       ratioMeaning: 'heap ÷ HTML',
-      note: `V8 heap growth after GC over ${small.entries.toLocaleString('en-US')} card fragments stored through cache.fetch, then read once${small.peeked ? ' through cache.peek' : ''} as a warm page reads them; ${small.storedHeapBytesPerEntry.toFixed(0)} B each before the read; the store's own byte accounting says ${small.storeBytesPerEntry.toFixed(0)} B each`,
+      note:
+        `V8 heap growth after GC over ${small.entries.toLocaleString('en-US')} card fragments stored through cache.fetch, then read once${small.peeked ? ' through cache.peek' : ''} as a warm page reads them; ` +
+        `${small.storedHeapBytesPerEntry.toFixed(0)} B each before the read; the store's own byte accounting says ${small.storeBytesPerEntry.toFixed(0)} B each`,
     },
     {
       id: 'memory.peak-rss-100k',

@@ -145,7 +145,8 @@ function describe(subject: Subject, kind: 'warm' | 'cold', counts: ViewCounts): 
     // The proxy's count is exactly ours; the server's counts every client, so it cross-checks.
     const server = total(counts.serverCommands) / counts.views;
     const agree = Math.abs(server - ours) < 0.5;
-    note = `seen by a loopback proxy: ${proxySaw}; ${agree ? 'INFO commandstats saw the same' : `INFO commandstats saw ${server.toFixed(1)} (${describeCommands(counts.serverCommands, counts.views) || 'none'}): the rest came from other clients of this Redis`}; ${per}${subject.id === 'redis-tier' && kind === 'cold' ? '; each write is also PUBLISHed to the other processes' : ''}`;
+    const seen = agree ? 'INFO commandstats saw the same' : `INFO commandstats saw ${server.toFixed(1)} (${describeCommands(counts.serverCommands, counts.views) || 'none'}): the rest came from other clients of this Redis`;
+    note = `seen by a loopback proxy: ${proxySaw}; ${seen}; ${per}${subject.id === 'redis-tier' && kind === 'cold' ? '; each write is also PUBLISHed to the other processes' : ''}`;
   } else {
     note = `statements (simple queries and executes) seen by a loopback proxy: ${proxySaw}; ${per}`;
   }

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { isAbsolute, resolve } from 'node:path';
-import { CacheError, createCache, createStore, createVarnishPurger, redactUrl, StoreConnectError, type Cache } from '../index.js';
+import { CacheError, createCache, createStore, createVarnishPurger, redactUrl, StoreConnectError, StoreTimeoutError, type Cache } from '../index.js';
 import { CliError, EXIT_USAGE, messageOf, type Io } from './io.js';
 
 export interface StoreFlags {
@@ -130,7 +130,7 @@ async function probe(cache: Cache, timeoutMs: number): Promise<number> {
       await cache.store.set(key, 'probe', 60_000);
       const read = await cache.store.get(key);
       await cache.store.delete(key);
-      if (read !== 'probe') throw new Error('a value written to the store could not be read back');
+      if (read !== 'probe') throw new CacheError('ERR_CACHE_STORE_WRITE', 'a value written to the store could not be read back');
     })(),
     timeoutMs,
   );
@@ -140,7 +140,7 @@ async function probe(cache: Cache, timeoutMs: number): Promise<number> {
 export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new StoreTimeoutError('cli', ms, `no answer within ${ms} ms`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

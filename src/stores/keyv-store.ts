@@ -86,8 +86,7 @@ export class KeyvStore implements Store {
     if (peek) {
       this.peek = peek;
       if (peekVersion) this.peekVersion = peekVersion;
-    }
-    else if (sync) {
+    } else if (sync) {
       // Not answered here when reading fails: the asynchronous read that follows reports the error.
       this.peek = (key) => {
         try {

@@ -3,7 +3,7 @@
  * test renders through the public API and checks that output, invalidation and failure behave as
  * they would without the prefetch.
  */
-import nunjucks from 'nunjucks';
+import type nunjucks from 'nunjucks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createCache, createEnvironment, createStore, createTieredStore, ManualClock, type Cache, type InvalidationBus, type BusListener, type Store } from '../../src/index.js';
 import { countingStore, MapLoader } from '../support/stores.js';

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import nunjucks from 'nunjucks';
+import type nunjucks from 'nunjucks';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createCache, createEnvironment, createSqliteStore, makeKey, ManualClock } from '../../src/index.js';
 import { MapLoader } from '../support/stores.js';

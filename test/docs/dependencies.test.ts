@@ -44,7 +44,7 @@ describe('docs/dependencies.md', () => {
     const places = [...row.usedIn.matchAll(/`([^`]+)`/g)].map((m) => m[1] as string);
     for (const place of places) {
       if (place === 'package.json') continue;
-      if (place === 'tsc' || place === 'vitest' || place === 'tsx') {
+      if (place === 'tsc' || place === 'vitest' || place === 'tsx' || place === 'eslint') {
         expect(Object.values(pkg.scripts).join('\n')).toContain(place);
         continue;
       }

@@ -6,7 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import nunjucks from 'nunjucks';
+import type nunjucks from 'nunjucks';
 import { cacheable, cachePage, createCache, createEnvironment, createVarnishPurger, render, type Cache } from '../../src/index.js';
 import { MapLoader } from '../support/stores.js';
 import { freePort } from '../support/redis-server.js';

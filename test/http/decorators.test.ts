@@ -104,7 +104,7 @@ describe.each(FRAMEWORKS)('decorators on %s', (framework) => {
   });
 
   describe('varyOnCookie', () => {
-    it("lets pages for requests with cookies be cached, one per cookie, never crossing users", async () => {
+    it('lets pages for requests with cookies be cached, one per cookie, never crossing users', async () => {
       const cache = createCache();
       const { handler, calls } = counting();
       const server = await route([cachePage(cache), varyOnCookie], handler, cache);

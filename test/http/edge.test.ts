@@ -14,7 +14,7 @@ import {
   createVarnishPurger,
   formatEdgeHeader,
   PageCacheError,
-  PurgeError,
+  type PurgeError,
   type CacheErrorEvent,
   type Purger,
 } from '../../src/index.js';

@@ -95,7 +95,7 @@ describe.each(FRAMEWORKS)('cachePage on %s', (framework) => {
       expect(calls.n).toBe(1);
     });
 
-    it("stores a HEAD miss for HEAD only: a later GET still gets the body", async () => {
+    it('stores a HEAD miss for HEAD only: a later GET still gets the body', async () => {
       const { handler, calls } = counting();
       const server = await page(handler);
       await server.get('/page', { method: 'HEAD' });

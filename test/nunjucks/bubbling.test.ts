@@ -6,7 +6,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import express from 'express';
-import nunjucks from 'nunjucks';
+import type nunjucks from 'nunjucks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock, cacheable, cachePage, createCache, createEnvironment, createMemoryStore, createStore, fragmentKey, render, renderView, type Cache } from '../../src/index.js';
 import { listen, type TestServer } from '../http/support.js';

@@ -3,7 +3,7 @@
  * wrapper: the render's read scope prefetches what the last render looked up, so a warm view is one
  * read whatever the number of items, and never serves what an invalidation has replaced.
  */
-import nunjucks from 'nunjucks';
+import type nunjucks from 'nunjucks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createCache, createEnvironment, createStore, fragmentKey, type Cache, type Store } from '../../src/index.js';
 import { countingStore, MapLoader } from '../support/stores.js';

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import nunjucks from 'nunjucks';
+import type nunjucks from 'nunjucks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock, createCache, createEnvironment, fragmentKey, installCache, render, renderString, type Cache } from '../../src/index.js';
 import { MapLoader } from '../support/stores.js';
@@ -17,7 +17,6 @@ afterEach(async () => {
 function envWith(templates: Record<string, string>, cache: Cache) {
   return createEnvironment(new MapLoader(templates) as unknown as nunjucks.ILoader, { cache });
 }
-
 
 function counter() {
   const calls = { n: 0 };

@@ -78,9 +78,13 @@ describe('invalidations from other processes', () => {
     const { createMemoryStore } = await import('../../src/index.js');
     const inner = createMemoryStore();
     let remote: ((change: readonly string[] | 'clear') => void) | undefined;
-    const store = { ...inner, kind: 'memory+bus', getMany: inner.getMany.bind(inner), get: inner.get.bind(inner), set: inner.set.bind(inner), setMany: inner.setMany.bind(inner), delete: inner.delete.bind(inner), deleteMany: inner.deleteMany.bind(inner), clear: inner.clear.bind(inner), close: inner.close.bind(inner), subscribe: (listener: typeof remote) => {
+    const store = {
+      ...inner, kind: 'memory+bus', getMany: inner.getMany.bind(inner), get: inner.get.bind(inner), set: inner.set.bind(inner), setMany: inner.setMany.bind(inner),
+      delete: inner.delete.bind(inner), deleteMany: inner.deleteMany.bind(inner), clear: inner.clear.bind(inner), close: inner.close.bind(inner),
+      subscribe: (listener: typeof remote) => {
         remote = listener;
-      } };
+      },
+    };
     cache = createCache({ store });
     for (const change of [[cache.makeKey('k')], 'clear'] as const) {
       let release!: () => void;

@@ -267,7 +267,10 @@ describe('first tiers in several processes', () => {
 
   it('a write that fails is still announced: it may have landed', async () => {
     const inner = createMemoryStore();
-    const flaky: Store = { ...inner, kind: 'flaky', setMany: async (entries) => (await inner.setMany(entries), Promise.reject(new Error('reply lost'))), get: (k) => inner.get(k), getMany: (ks) => inner.getMany(ks), set: (k, v, t) => inner.set(k, v, t), delete: (k) => inner.delete(k), deleteMany: (ks) => inner.deleteMany(ks), clear: () => inner.clear(), close: () => inner.close() };
+    const flaky: Store = {
+      ...inner, kind: 'flaky', setMany: async (entries) => (await inner.setMany(entries), Promise.reject(new Error('reply lost'))),
+      get: (k) => inner.get(k), getMany: (ks) => inner.getMany(ks), set: (k, v, t) => inner.set(k, v, t), delete: (k) => inner.delete(k), deleteMany: (ks) => inner.deleteMany(ks), clear: () => inner.clear(), close: () => inner.close(),
+    };
     const { a, b } = twoProcesses(flaky);
     await inner.set('k', 'old', undefined);
     expect(await b.get('k')).toBe('old');

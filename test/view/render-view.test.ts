@@ -3,7 +3,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock, createCache, createEnvironment, render, renderView, viewKey, type Cache } from '../../src/index.js';
 import { MapLoader } from '../support/stores.js';
 
-
 let cache: Cache;
 afterEach(() => cache?.close());
 
