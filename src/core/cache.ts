@@ -64,8 +64,8 @@ export class Cache extends EventEmitter<CacheEvents> {
   #connectFailed = false;
   readonly #plans = new ReadPlans(new ChangeLog());
   readonly #lock: LockOptions | undefined;
-  /** Removes the listener this cache added to its store (see `Store.subscribe`). */
-  readonly #unsubscribe: (() => void) | undefined;
+  /** Removes the listeners this cache added to its store (see `Store.subscribe`, `Store.onReady`). */
+  readonly #unsubscribe: Array<() => void> = [];
   readonly #purges: PurgeQueue;
 
   constructor(options: CacheOptions = {}) {
@@ -127,7 +127,10 @@ export class Cache extends EventEmitter<CacheEvents> {
     });
     // Another process's invalidation cancels the store of our renders of those keys, as ours do.
     const unsubscribe = this.#io.store.subscribe?.((change) => (change === 'clear' ? this.#flights.detachAll() : this.#flights.detachKeys(change)));
-    this.#unsubscribe = typeof unsubscribe === 'function' ? (unsubscribe as () => void) : undefined;
+    if (typeof unsubscribe === 'function') this.#unsubscribe.push(unsubscribe as () => void);
+    // The store's client reconnected (a restarted Redis): probe now rather than after the cool-down.
+    const unready = this.store.onReady?.(() => guard.reachable());
+    if (typeof unready === 'function') this.#unsubscribe.push(unready as () => void);
     // Load the driver and connect in the background, so the first request does not pay for it
     // (and does not run into the operation timeout). A failure is reported once through the
     // logger, and rejects connect(); the store keeps trying to reach its server.
@@ -345,7 +348,7 @@ export class Cache extends EventEmitter<CacheEvents> {
     if (this.#io.closed) return;
     this.#io.closed = true;
     await this.#purges.close();
-    this.#unsubscribe?.();
+    for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
     this.#io.guard.close();
     await this.store.close();
   }
