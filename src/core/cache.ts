@@ -445,6 +445,18 @@ export class Cache extends EventEmitter<CacheEvents> {
     return this.#fetcher.peek(this.makeKey(key, options.version), options);
   }
 
+  /**
+   * The synchronous `get`: the value when the store holds a usable entry for `key` in this process
+   * (the memory store, a first tier, SQLite through better-sqlite3) — present, unexpired, every tag
+   * current — and `undefined` otherwise (then call `get`). Like `get`, it is not a lookup: nothing
+   * is counted in `stats()` and no event is emitted. For bookkeeping values read on a hot path (a
+   * version number a key is built from, the page cache's header list). Only strings, numbers,
+   * booleans and `null` are served this way.
+   */
+  peekValue<T extends string | number | boolean | null = string | number | boolean | null>(key: string, version?: number): T | undefined {
+    return this.#fetcher.peekValue(this.makeKey(key, version)) as T | undefined;
+  }
+
   /** Counters since start (or `resetStats`), overall and per label (fragment name, view, page). */
   stats(): CacheStats {
     return this.#stats.snapshot(this.#io.guard.state);

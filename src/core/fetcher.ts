@@ -138,16 +138,7 @@ export class Fetcher {
     if ((typeof value === 'object' && value !== null) || envelope.dg !== options.digest) return undefined;
     if (freshness(envelope, this.#o.clock.now()) !== 'fresh') return undefined;
     if (!sameTags(envelope, tags)) return undefined;
-    // Every tag the entry carries (learned ones too) must still hold the token it was stored under.
-    const stored = envelope.tags;
-    if (stored !== undefined && !this.#stillVerified(envelope, store.peekVersion)) {
-      for (const tag in stored) {
-        const i = tokens === undefined || tags.length === 0 ? -1 : tags.indexOf(tag);
-        const token = i >= 0 ? (tokens as unknown[])[i] : store.peek(this.#o.tags.key(tag));
-        if (token !== stored[tag]) return undefined;
-      }
-      if (store.peekVersion !== undefined) this.#verified.set(envelope, { seq: this.#o.log.now(), version: store.peekVersion() });
-    }
+    if (!this.#tagsCurrentHere(envelope, tags, tokens)) return undefined;
     let cacheability: Cacheability | undefined;
     if (options.watch !== undefined) {
       const watched = new Map<string, string | undefined>();
@@ -160,13 +151,44 @@ export class Fetcher {
       }
       cacheability = hitCacheability(envelope, watched);
     }
-    if (options.quiet !== true) {
-      this.#o.stats.lookup('hits', options.label, envelope.ms ?? 0);
-      this.#o.emit('hit', { key, label: options.label });
-    }
+    this.#o.stats.lookup('hits', options.label, envelope.ms ?? 0);
+    this.#o.emit('hit', { key, label: options.label });
     const hit: FetchResult<string | number | boolean | null> = { value: value as string | number | boolean | null, status: 'hit', coalesced: false };
     if (cacheability !== undefined) hit.cacheability = cacheability;
     return hit;
+  }
+
+  /**
+   * The synchronous `get`; see `Cache.peekValue`. Like `get`, it counts nothing and emits nothing:
+   * it serves callers' own bookkeeping (a version number, a page's header list), not lookups.
+   */
+  peekValue(key: string): string | number | boolean | null | undefined {
+    const store = this.#o.io.store;
+    if (store.peek === undefined || this.#o.io.closed) return undefined;
+    const envelope = store.peek(key);
+    if (!isEnvelope(envelope)) return undefined;
+    const value = envelope.v;
+    if (typeof value === 'object' && value !== null) return undefined;
+    if (freshness(envelope, this.#o.clock.now()) === 'expired') return undefined;
+    return this.#tagsCurrentHere(envelope, [], undefined) ? (value as string | number | boolean | null) : undefined;
+  }
+
+  /**
+   * Whether every tag `envelope` carries (learned ones too) still holds the token it was stored
+   * under, read in this process: from `tokens` (read with the entry, in the order of `tags`) or the
+   * store's `peek`.
+   */
+  #tagsCurrentHere(envelope: Envelope, tags: readonly string[], tokens: unknown[] | undefined): boolean {
+    const stored = envelope.tags;
+    const store = this.#o.io.store;
+    if (stored === undefined || this.#stillVerified(envelope, store.peekVersion)) return true;
+    for (const tag in stored) {
+      const i = tokens === undefined || tags.length === 0 ? -1 : tags.indexOf(tag);
+      const token = i >= 0 ? tokens?.[i] : store.peek?.(this.#o.tags.key(tag));
+      if (token !== stored[tag]) return false;
+    }
+    if (store.peekVersion !== undefined) this.#verified.set(envelope, { seq: this.#o.log.now(), version: store.peekVersion() });
+    return true;
   }
 
   /** Whether `envelope`'s tags were found current with no write to the store since. */

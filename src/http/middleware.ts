@@ -115,11 +115,11 @@ function serveWarm(ctx: PageContext): boolean {
 function peek(ctx: PageContext, method: 'GET' | 'HEAD'): PageEntry | undefined {
   const { cache, opts, address } = ctx;
   const indexKey = pageKey({ keyPrefix: opts.keyPrefix, method, address });
-  const options = leaseOptions(ctx, indexKey);
-  // The Vary list is bookkeeping: only the page itself counts as a lookup.
-  const index = parseIndex(cache.peek(indexKey, { ...options, label: undefined, quiet: true })?.value);
+  // The header list is bookkeeping, read as the async path reads it (`get`, not counted): only the
+  // page itself counts as a lookup.
+  const index = parseIndex(cache.peekValue(indexKey, opts.version));
   if (index === undefined) return undefined;
-  return parsePage(cache.peek(variantKey(ctx, method, index), options)?.value);
+  return parsePage(cache.peek(variantKey(ctx, method, index), leaseOptions(ctx, indexKey))?.value);
 }
 
 /** The key of the variant this request selects, under a learned header list. */

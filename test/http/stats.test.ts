@@ -14,6 +14,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe.each([
   ['memory', () => 'memory'],
   ['sqlite', () => `sqlite://${join(dir, `stats-${Date.now()}.db`)}`],
+  // A Keyv over a Map has no synchronous peek: every page is looked up on the asynchronous path.
+  ['keyv (no synchronous peek)', () => new Map()],
 ])('page stats on the %s store', (_name, url) => {
   let cache: Cache;
   let server: TestServer;
