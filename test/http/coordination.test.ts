@@ -128,6 +128,19 @@ describe.each(FRAMEWORKS)('page coordination on %s', (framework) => {
       expect(calls.n).toBe(2);
     });
 
+    it('answers a HEAD from a stale GET page as STALE, and refreshes the GET page in the background', async () => {
+      const clock = new ManualClock();
+      const calls = counter();
+      const server = await page((_req, res) => res.end(`<p>version ${(calls.n += 1)}</p>`), { ttl: 10, staleTtl: 60 }, createCache({ clock }));
+      await server.get('/page');
+      clock.advance(11);
+      const head = await server.get('/page', { method: 'HEAD' });
+      expect([head.headers['x-cache'], head.body, head.headers.age]).toEqual(['STALE', '', '11']);
+      await until(() => calls.n === 2); // the refresh: a GET, replayed in the background
+      await until(async () => (await server.get('/page')).body === '<p>version 2</p>');
+      expect(calls.n).toBe(2);
+    });
+
     it('past the stale window, is an ordinary miss', async () => {
       const clock = new ManualClock();
       const calls = counter();

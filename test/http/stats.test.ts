@@ -37,4 +37,18 @@ describe.each([
     expect(cache.stats().byLabel['page:about']).toMatchObject({ misses: 1, hits: 3 });
     expect(events).toEqual(['miss page:about', 'hit page:about', 'hit page:about', 'hit page:about']);
   });
+
+  it("counts a HEAD answered from the GET page as that view's one lookup, with its event", async () => {
+    cache = createCache({ store: url() });
+    const events: string[] = [];
+    cache.on('hit', ({ label }) => events.push(`hit ${label}`));
+    cache.on('miss', ({ label }) => events.push(`miss ${label}`));
+    server = await serve('express', { routes: [{ path: '/about', use: [cachePage(cache, { ttl: 60, label: 'page:about' })], handler: (_req, res) => res.end('<p>about</p>') }] });
+    await server.get('/about');
+    for (let waited = 0; cache.stats().sets < 2 && waited < 2_000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+    for (let i = 0; i < 2; i += 1) expect((await server.get('/about', { method: 'HEAD' })).headers['x-cache']).toBe('HIT');
+    expect(cache.stats().byLabel['page:about']).toMatchObject({ misses: 1, hits: 2 });
+    expect(cache.stats()).toMatchObject({ misses: 1, hits: 2 });
+    expect(events).toEqual(['miss page:about', 'hit page:about', 'hit page:about']);
+  });
 });
