@@ -215,33 +215,41 @@ export class Fetcher {
     // The store failed: produce uncached, and do not hammer it with writes.
     if (looked === null) return this.#miss(key, options, flight, generation, new Map(), { down: true });
     // Tags without a token get one before producing, so an invalidation meanwhile wins.
-    const tokens = await this.#o.tags.ensure(options.watch === undefined ? (options.tags ?? []) : [...(options.tags ?? []), ...options.watch], looked.tokens);
+    const tagged = options.watch === undefined ? (options.tags ?? []) : [...(options.tags ?? []), ...options.watch];
     const lock = this.#o.lock;
-    if (lock === undefined) return this.#miss(key, options, flight, generation, tokens, {});
+    if (lock === undefined) return this.#miss(key, options, flight, generation, await this.#o.tags.ensure(tagged, looked.tokens), {});
 
     const token = await this.#o.io.call('lock', () => lock.lock.acquire(key, lock.ttlMs), LOCK_FAILED);
     // The lock's backend failed: produce now rather than wait for a holder that may not exist.
-    if (token === LOCK_FAILED) return this.#miss(key, options, flight, generation, tokens, {});
+    if (token === LOCK_FAILED) return this.#miss(key, options, flight, generation, await this.#o.tags.ensure(tagged, looked.tokens), {});
     const release = (): void => void this.#o.io.call('unlock', () => lock.lock.release(key, token as string), undefined);
     if (token !== null) {
       // The previous holder may have stored its result between our miss and our acquire.
       let again: Awaited<ReturnType<Fetcher['lookup']>>;
+      let tokens: Tokens;
       try {
         again = await this.#lookup(key, options);
+        if (again?.envelope !== undefined) {
+          release();
+          return this.#served<T>(key, { envelope: again.envelope, tokens: again.tokens }, options, flight, true);
+        }
+        // New tokens are written only by the lock's holder: processes waiting on it read ours.
+        // Were each to write its own for a tag nobody used yet (a page's URL tag, on its first
+        // render), the last writer would make every other process's result miss, and the crowd
+        // the lock holds back would render again.
+        tokens = await this.#o.tags.ensure(tagged, again?.tokens ?? looked.tokens);
       } catch (error) {
         release();
         throw error;
       }
-      if (again?.envelope !== undefined) {
-        release();
-        return this.#served<T>(key, { envelope: again.envelope, tokens: again.tokens }, options, flight, true);
-      }
       return this.#miss(key, options, flight, generation, tokens, { release });
     }
-    // Another process is producing this key: wait for its result, then produce ourselves.
+    // Another process is producing this key: wait for its result, then produce ourselves, with the
+    // tokens as they are now (the other process may have created them).
     const waited = await this.#awaitOtherRender(key, options, lock);
     if (waited !== undefined) return this.#served<T>(key, waited, options, flight, true);
-    return this.#miss(key, options, flight, generation, tokens, {});
+    const now = await this.#o.tags.read(tagged, true);
+    return now === null ? this.#miss(key, options, flight, generation, new Map(), { down: true }) : this.#miss(key, options, flight, generation, now, {});
   }
 
   #miss<T>(key: string, options: LeaseOptions, flight: Flight<Settled>, generation: number, tokens: Tokens, how: { down?: boolean; release?: () => void }): LeaseResult<T> {
