@@ -64,8 +64,8 @@ export class Cache extends EventEmitter<CacheEvents> {
   #connectFailed = false;
   readonly #plans = new ReadPlans(new ChangeLog());
   readonly #lock: LockOptions | undefined;
-  /** Removes the listener this cache added to its store (see `Store.subscribe`). */
-  readonly #unsubscribe: (() => void) | undefined;
+  /** Removes the listeners this cache added to its store (see `Store.subscribe`, `Store.onReady`). */
+  readonly #unsubscribe: Array<() => void> = [];
   readonly #purges: PurgeQueue;
 
   constructor(options: CacheOptions = {}) {
@@ -127,7 +127,10 @@ export class Cache extends EventEmitter<CacheEvents> {
     });
     // Another process's invalidation cancels the store of our renders of those keys, as ours do.
     const unsubscribe = this.#io.store.subscribe?.((change) => (change === 'clear' ? this.#flights.detachAll() : this.#flights.detachKeys(change)));
-    this.#unsubscribe = typeof unsubscribe === 'function' ? (unsubscribe as () => void) : undefined;
+    if (typeof unsubscribe === 'function') this.#unsubscribe.push(unsubscribe as () => void);
+    // The store's client reconnected (a restarted Redis): probe now rather than after the cool-down.
+    const unready = this.store.onReady?.(() => guard.reachable());
+    if (typeof unready === 'function') this.#unsubscribe.push(unready as () => void);
     // Load the driver and connect in the background, so the first request does not pay for it
     // (and does not run into the operation timeout). A failure is reported once through the
     // logger, and rejects connect(); the store keeps trying to reach its server.
@@ -345,7 +348,7 @@ export class Cache extends EventEmitter<CacheEvents> {
     if (this.#io.closed) return;
     this.#io.closed = true;
     await this.#purges.close();
-    this.#unsubscribe?.();
+    for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
     this.#io.guard.close();
     await this.store.close();
   }
@@ -440,6 +443,18 @@ export class Cache extends EventEmitter<CacheEvents> {
    */
   peek(key: string, options: FetchOptions = {}): FetchResult<string | number | boolean | null> | undefined {
     return this.#fetcher.peek(this.makeKey(key, options.version), options);
+  }
+
+  /**
+   * The synchronous `get`: the value when the store holds a usable entry for `key` in this process
+   * (the memory store, a first tier, SQLite through better-sqlite3) — present, unexpired, every tag
+   * current — and `undefined` otherwise (then call `get`). Like `get`, it is not a lookup: nothing
+   * is counted in `stats()` and no event is emitted. For bookkeeping values read on a hot path (a
+   * version number a key is built from, the page cache's header list). Only strings, numbers,
+   * booleans and `null` are served this way.
+   */
+  peekValue<T extends string | number | boolean | null = string | number | boolean | null>(key: string, version?: number): T | undefined {
+    return this.#fetcher.peekValue(this.makeKey(key, version)) as T | undefined;
   }
 
   /** Counters since start (or `resetStats`), overall and per label (fragment name, view, page). */

@@ -138,16 +138,7 @@ export class Fetcher {
     if ((typeof value === 'object' && value !== null) || envelope.dg !== options.digest) return undefined;
     if (freshness(envelope, this.#o.clock.now()) !== 'fresh') return undefined;
     if (!sameTags(envelope, tags)) return undefined;
-    // Every tag the entry carries (learned ones too) must still hold the token it was stored under.
-    const stored = envelope.tags;
-    if (stored !== undefined && !this.#stillVerified(envelope, store.peekVersion)) {
-      for (const tag in stored) {
-        const i = tokens === undefined || tags.length === 0 ? -1 : tags.indexOf(tag);
-        const token = i >= 0 ? (tokens as unknown[])[i] : store.peek(this.#o.tags.key(tag));
-        if (token !== stored[tag]) return undefined;
-      }
-      if (store.peekVersion !== undefined) this.#verified.set(envelope, { seq: this.#o.log.now(), version: store.peekVersion() });
-    }
+    if (!this.#tagsCurrentHere(envelope, tags, tokens)) return undefined;
     let cacheability: Cacheability | undefined;
     if (options.watch !== undefined) {
       const watched = new Map<string, string | undefined>();
@@ -160,13 +151,44 @@ export class Fetcher {
       }
       cacheability = hitCacheability(envelope, watched);
     }
-    if (options.quiet !== true) {
-      this.#o.stats.lookup('hits', options.label, envelope.ms ?? 0);
-      this.#o.emit('hit', { key, label: options.label });
-    }
+    this.#o.stats.lookup('hits', options.label, envelope.ms ?? 0);
+    this.#o.emit('hit', { key, label: options.label });
     const hit: FetchResult<string | number | boolean | null> = { value: value as string | number | boolean | null, status: 'hit', coalesced: false };
     if (cacheability !== undefined) hit.cacheability = cacheability;
     return hit;
+  }
+
+  /**
+   * The synchronous `get`; see `Cache.peekValue`. Like `get`, it counts nothing and emits nothing:
+   * it serves callers' own bookkeeping (a version number, a page's header list), not lookups.
+   */
+  peekValue(key: string): string | number | boolean | null | undefined {
+    const store = this.#o.io.store;
+    if (store.peek === undefined || this.#o.io.closed) return undefined;
+    const envelope = store.peek(key);
+    if (!isEnvelope(envelope)) return undefined;
+    const value = envelope.v;
+    if (typeof value === 'object' && value !== null) return undefined;
+    if (freshness(envelope, this.#o.clock.now()) === 'expired') return undefined;
+    return this.#tagsCurrentHere(envelope, [], undefined) ? (value as string | number | boolean | null) : undefined;
+  }
+
+  /**
+   * Whether every tag `envelope` carries (learned ones too) still holds the token it was stored
+   * under, read in this process: from `tokens` (read with the entry, in the order of `tags`) or the
+   * store's `peek`.
+   */
+  #tagsCurrentHere(envelope: Envelope, tags: readonly string[], tokens: unknown[] | undefined): boolean {
+    const stored = envelope.tags;
+    const store = this.#o.io.store;
+    if (stored === undefined || this.#stillVerified(envelope, store.peekVersion)) return true;
+    for (const tag in stored) {
+      const i = tokens === undefined || tags.length === 0 ? -1 : tags.indexOf(tag);
+      const token = i >= 0 ? tokens?.[i] : store.peek?.(this.#o.tags.key(tag));
+      if (token !== stored[tag]) return false;
+    }
+    if (store.peekVersion !== undefined) this.#verified.set(envelope, { seq: this.#o.log.now(), version: store.peekVersion() });
+    return true;
   }
 
   /** Whether `envelope`'s tags were found current with no write to the store since. */
@@ -193,33 +215,41 @@ export class Fetcher {
     // The store failed: produce uncached, and do not hammer it with writes.
     if (looked === null) return this.#miss(key, options, flight, generation, new Map(), { down: true });
     // Tags without a token get one before producing, so an invalidation meanwhile wins.
-    const tokens = await this.#o.tags.ensure(options.watch === undefined ? (options.tags ?? []) : [...(options.tags ?? []), ...options.watch], looked.tokens);
+    const tagged = options.watch === undefined ? (options.tags ?? []) : [...(options.tags ?? []), ...options.watch];
     const lock = this.#o.lock;
-    if (lock === undefined) return this.#miss(key, options, flight, generation, tokens, {});
+    if (lock === undefined) return this.#miss(key, options, flight, generation, await this.#o.tags.ensure(tagged, looked.tokens), {});
 
     const token = await this.#o.io.call('lock', () => lock.lock.acquire(key, lock.ttlMs), LOCK_FAILED);
     // The lock's backend failed: produce now rather than wait for a holder that may not exist.
-    if (token === LOCK_FAILED) return this.#miss(key, options, flight, generation, tokens, {});
+    if (token === LOCK_FAILED) return this.#miss(key, options, flight, generation, await this.#o.tags.ensure(tagged, looked.tokens), {});
     const release = (): void => void this.#o.io.call('unlock', () => lock.lock.release(key, token as string), undefined);
     if (token !== null) {
       // The previous holder may have stored its result between our miss and our acquire.
       let again: Awaited<ReturnType<Fetcher['lookup']>>;
+      let tokens: Tokens;
       try {
         again = await this.#lookup(key, options);
+        if (again?.envelope !== undefined) {
+          release();
+          return this.#served<T>(key, { envelope: again.envelope, tokens: again.tokens }, options, flight, true);
+        }
+        // New tokens are written only by the lock's holder: processes waiting on it read ours.
+        // Were each to write its own for a tag nobody used yet (a page's URL tag, on its first
+        // render), the last writer would make every other process's result miss, and the crowd
+        // the lock holds back would render again.
+        tokens = await this.#o.tags.ensure(tagged, again?.tokens ?? looked.tokens);
       } catch (error) {
         release();
         throw error;
       }
-      if (again?.envelope !== undefined) {
-        release();
-        return this.#served<T>(key, { envelope: again.envelope, tokens: again.tokens }, options, flight, true);
-      }
       return this.#miss(key, options, flight, generation, tokens, { release });
     }
-    // Another process is producing this key: wait for its result, then produce ourselves.
+    // Another process is producing this key: wait for its result, then produce ourselves, with the
+    // tokens as they are now (the other process may have created them).
     const waited = await this.#awaitOtherRender(key, options, lock);
     if (waited !== undefined) return this.#served<T>(key, waited, options, flight, true);
-    return this.#miss(key, options, flight, generation, tokens, {});
+    const now = await this.#o.tags.read(tagged, true);
+    return now === null ? this.#miss(key, options, flight, generation, new Map(), { down: true }) : this.#miss(key, options, flight, generation, now, {});
   }
 
   #miss<T>(key: string, options: LeaseOptions, flight: Flight<Settled>, generation: number, tokens: Tokens, how: { down?: boolean; release?: () => void }): LeaseResult<T> {

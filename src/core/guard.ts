@@ -97,6 +97,16 @@ export class StoreGuard {
     );
   }
 
+  /**
+   * The store says it can be reached again (its client reconnected): an open circuit does not wait
+   * out the rest of its cool-down, the next call is the probe. A closed circuit is left alone, and
+   * a probe under way decides as usual. Without this, a restarted server would wait up to
+   * `cooldownMs` (5 s by default) for the next probe.
+   */
+  reachable(): void {
+    if (this.#state === 'open') this.#openUntil = Number.NEGATIVE_INFINITY;
+  }
+
   #withDeadline<T>(promise: Promise<T>, operation: string): Promise<T> {
     const { timeoutMs } = this.#options;
     return new Promise<T>((resolve, reject) => {

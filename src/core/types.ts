@@ -20,11 +20,6 @@ export interface FetchOptions extends WriteOptions {
   /** Name under which hits and misses are counted in `stats().byLabel`. */
   label?: string;
   /**
-   * An integration's own bookkeeping read (a page cache's Vary index): not counted in `stats()`
-   * and no `hit` event, so one page view counts as one lookup. `peek` only.
-   */
-  quiet?: boolean;
-  /**
    * The render this lookup belongs to (`cache.readScope(id)`): lookups of one render are answered
    * from one prefetch of what the last render of `id` looked up.
    */

@@ -115,11 +115,11 @@ function serveWarm(ctx: PageContext): boolean {
 function peek(ctx: PageContext, method: 'GET' | 'HEAD'): PageEntry | undefined {
   const { cache, opts, address } = ctx;
   const indexKey = pageKey({ keyPrefix: opts.keyPrefix, method, address });
-  const options = leaseOptions(ctx, indexKey);
-  // The Vary list is bookkeeping: only the page itself counts as a lookup.
-  const index = parseIndex(cache.peek(indexKey, { ...options, label: undefined, quiet: true })?.value);
+  // The header list is bookkeeping, read as the async path reads it (`get`, not counted): only the
+  // page itself counts as a lookup.
+  const index = parseIndex(cache.peekValue(indexKey, opts.version));
   if (index === undefined) return undefined;
-  return parsePage(cache.peek(variantKey(ctx, method, index), options)?.value);
+  return parsePage(cache.peek(variantKey(ctx, method, index), leaseOptions(ctx, indexKey))?.value);
 }
 
 /** The key of the variant this request selects, under a learned header list. */
@@ -137,17 +137,48 @@ async function readIndex(ctx: PageContext, method: 'GET' | 'HEAD'): Promise<{ in
   return { indexKey, index: parseIndex(await ctx.cache.get(indexKey, undefined, ctx.opts.version)) };
 }
 
+/**
+ * HEAD may be answered from GET's page (Django does the same). It is looked up through the lease
+ * like any page, so it counts in stats and events as this view's lookup, joins a GET render under
+ * way, and a stale GET page is served as STALE and refreshed (by a background GET). Whether it
+ * answered; when not, the HEAD request renders under its own lease (a HEAD response is no GET page).
+ */
+async function answerFromGet(ctx: PageContext): Promise<boolean> {
+  const { cache, opts, req, res } = ctx;
+  const get = await readIndex(ctx, 'GET');
+  if (get.index === undefined) return false;
+  const key = variantKey(ctx, 'GET', get.index);
+  const taken = await cache.lease<string>(key, leaseOptions(ctx, get.indexKey));
+  if (taken.lease !== undefined) {
+    taken.lease.abandon();
+    return false;
+  }
+  const entry = parsePage(taken.value);
+  const action = entry === undefined || entry.key !== key ? undefined : decidePage(ctx.request, { status: taken.status === 'stale' ? 'stale' : 'hit', entry });
+  const refresh = taken.refresh;
+  if (action === undefined || action.kind === 'miss') {
+    refresh?.abandon();
+    return false;
+  }
+  if (action.kind === 'pass') {
+    refresh?.abandon();
+    opts.onSkip?.(action.reason, req);
+    ctx.pass();
+    return true;
+  }
+  replay(req, res, action.entry, action.kind === 'hit' ? 'HIT' : 'STALE', cache.clock.now());
+  if (refresh !== undefined) {
+    const app = appOf(req, opts.app);
+    if (app === undefined) refresh.abandon();
+    else replayInBackground(app, req, ctx.target, opts.waitMs, refresh, () => refresh.abandon());
+  }
+  return true;
+}
+
 async function handle(ctx: PageContext, warnNoApp: () => void, attempt: number): Promise<void> {
   const { cache, opts, req, res, method } = ctx;
   const { indexKey, index } = await readIndex(ctx, method);
-  if (index === undefined && method === 'HEAD') {
-    // HEAD may be answered from GET's entry (Django does the same).
-    const get = await readIndex(ctx, 'GET');
-    if (get.index !== undefined) {
-      const entry = parsePage(await cache.get(variantKey(ctx, 'GET', get.index), undefined, opts.version));
-      if (entry !== undefined && decidePage(ctx.request, { status: 'hit', entry }).kind === 'hit') return replay(req, res, entry, 'HIT', cache.clock.now());
-    }
-  }
+  if (index === undefined && method === 'HEAD' && (await answerFromGet(ctx))) return;
   const leaseKey = index === undefined ? indexKey : variantKey(ctx, method, index);
   const taken = await cache.lease<string>(leaseKey, leaseOptions(ctx, indexKey));
   if (taken.lease !== undefined) return render(ctx, taken.lease, { indexKey, index }, false, undefined);

@@ -119,10 +119,17 @@ async function commit(ctx: PageContext, lease: Lease<string>, known: Known | und
   const staleTtl = decision.mayServeStale ? opts.staleTtl : 0;
   const hardTtl = decision.ttl === null ? null : decision.ttl + staleTtl;
   // The header list lives as long as the page and its stale window, and is rewritten with every page.
-  await lease.store(formatIndex({ vary, gen }), { key: cache.makeKey(indexKey, opts.version), ttl: hardTtl });
+  const list = { value: formatIndex({ vary, gen }), key: cache.makeKey(indexKey, opts.version), ttl: hardTtl };
   // Tagged with everything its contents depend on, so invalidating any of it drops the page.
   const bubbled = contents.tokens.size === 0 ? {} : { tags: contents.tags, tokens: contents.tokens };
-  await lease.commit(formatPage(entry), { key: cache.makeKey(key, opts.version), ttl: decision.ttl, staleTtl, ...bubbled });
+  const page = { value: formatPage(entry), key: cache.makeKey(key, opts.version), ttl: decision.ttl, staleTtl, ...bubbled };
+  // The value at the lease's own key is written last. Another process waiting on the distributed
+  // lock polls that key, and must find the page stored by the time it sees anything there: on a
+  // URL's first render the lease is on the header list's key, so the page goes first and the list
+  // commits the lease (requests that joined it here then look the page up through the list).
+  const [first, last] = lease.key === list.key ? [page, list] : [list, page];
+  await lease.store(first.value, first);
+  await lease.commit(last.value, last);
 }
 
 /** The bubble this response's renders report to (made, and put in `res.locals`, on first use). */

@@ -25,6 +25,12 @@ export interface KeyvStoreOptions {
   fastDeserialize?: boolean;
   /** How to disconnect, when Keyv's own `disconnect()` is not enough. */
   disconnect?: (keyv: Keyv) => Promise<void>;
+  /**
+   * Call `ready` whenever the backend's connection becomes ready (first connection and every
+   * reconnection), for drivers that say so (node-redis's `ready`); called once per Keyv built.
+   * Gives the store its `onReady`.
+   */
+  watchReady?: (keyv: Keyv, ready: () => void) => void;
   /** Extra clean-up after Keyv disconnects (timers, file handles). */
   onClose?: () => Promise<void> | void;
   usage?: (keyv: Keyv) => Promise<StoreUsage>;
@@ -74,7 +80,9 @@ export class KeyvStore implements Store {
   readonly usage?: () => Promise<StoreUsage>;
   readonly createTable?: () => Promise<void>;
   readonly sweep?: () => Promise<number>;
+  readonly onReady?: (listener: () => void) => () => void;
   readonly #options: KeyvStoreOptions;
+  readonly #readyListeners = new Set<() => void>();
   #keyv: Promise<Keyv> | undefined;
   #sweeper: NodeJS.Timeout | undefined;
 
@@ -114,6 +122,14 @@ export class KeyvStore implements Store {
     if (usage) this.usage = async () => usage(await this.keyv());
     if (createTable) this.createTable = async () => createTable(await this.keyv());
     if (sweep) this.sweep = async () => sweep(await this.keyv());
+    if (options.watchReady) {
+      this.onReady = (listener) => {
+        // Each registration is its own (a listener added twice is called twice, removed once each).
+        const own = (): void => listener();
+        this.#readyListeners.add(own);
+        return () => void this.#readyListeners.delete(own);
+      };
+    }
   }
 
   keyv(): Promise<Keyv> {
@@ -125,6 +141,9 @@ export class KeyvStore implements Store {
         if (this.#options.fastDeserialize === true) keyv.deserialize = withFastPath(keyv.deserialize as (raw: string) => unknown) as typeof keyv.deserialize;
         tolerateForeignValues(keyv);
         this.#startSweeper(keyv);
+        this.#options.watchReady?.(keyv, () => {
+          for (const listener of [...this.#readyListeners]) listener();
+        });
         return keyv;
       },
       (error: unknown) => {

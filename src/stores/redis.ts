@@ -51,6 +51,16 @@ export function createRedisStore(options: RedisStoreOptions): Store {
       keyv.throwOnErrors = true;
       return keyv;
     },
+    // node-redis says 'ready' on every (re)connection: the cache probes its circuit breaker then
+    // (Store.onReady), so caching resumes as soon as a restarted server answers. A cluster client
+    // has no such event (its per-node 'node-ready' fires once per node client), so it has no hook.
+    ...(options.cluster === undefined
+      ? {
+          watchReady: (keyv: Keyv, ready: () => void) => {
+            (keyv.store as { client: { on(event: 'ready', listener: () => void): unknown } }).client.on('ready', ready);
+          },
+        }
+      : {}),
     // A graceful QUIT waits for queued commands, which never finish while Redis is unreachable
     // (and does nothing while the first connection is still being attempted): close the socket
     // and stop reconnecting instead. Cached data needs no goodbye.

@@ -71,6 +71,7 @@ export class TieredStore extends EventEmitter<TierEvents> implements Store {
   readonly shared: Store;
   readonly bus: InvalidationBus | null;
   readonly createTable?: () => Promise<void>;
+  readonly onReady?: (listener: () => void) => unknown;
   readonly sweep?: () => Promise<number>;
   readonly #lru: LRUCache<string, Entry>;
   readonly #maxBytes: number;
@@ -106,6 +107,7 @@ export class TieredStore extends EventEmitter<TierEvents> implements Store {
     });
     if (shared.createTable) this.createTable = () => shared.createTable!();
     if (shared.sweep) this.sweep = () => shared.sweep!();
+    if (shared.onReady) this.onReady = (listener) => shared.onReady!(listener);
     this.#serving = this.bus === null;
     this.bus?.listen({
       invalidate: (message) => this.#applyRemote(message),

@@ -69,6 +69,14 @@ export interface Store {
    * removes the listener (the cache calls it on `close()`); any other return value is ignored.
    */
   subscribe?(listener: (change: readonly string[] | 'clear') => void): unknown;
+  /**
+   * Calls `listener` each time the store's connection becomes ready: when it first connects, and
+   * again after every reconnection (node-redis's `ready`). The cache then lets a probe through its
+   * circuit breaker at once instead of waiting out the cool-down, so caching resumes as soon as a
+   * restarted server is reachable. May return a function that removes the listener (the cache
+   * calls it on `close()`); any other return value is ignored.
+   */
+  onReady?(listener: () => void): unknown;
   /** Entries and bytes, where the backend can tell. */
   usage?(): Promise<StoreUsage>;
   /** Create the backing table now (SQL stores) — Django's `createcachetable`. Idempotent. */

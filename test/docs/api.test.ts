@@ -232,6 +232,27 @@ describe('examples', () => {
     expect(await cache.usage()).toMatchObject({ entries: 6, maxBytes: 67108864 });
   });
 
+  it('peekValue: the synchronous get, not a lookup', async () => {
+    const cache = createCache();
+    // #region peekValue
+    await cache.set('posts:version', 7, null, { tags: ['posts'] });
+    cache.peekValue<number>('posts:version'); // 7, synchronously (memory store); not counted in stats()
+    // #endregion
+    expect(cache.peekValue<number>('posts:version')).toBe(7);
+    expect(cache.stats()).toMatchObject({ hits: 0, misses: 0 });
+    await cache.set('settings', { theme: 'dark' });
+    expect(cache.peekValue('settings')).toBeUndefined(); // objects only through get(): no caller may mutate a shared one
+    await cache.invalidateTags(['posts']);
+    expect(cache.peekValue('posts:version')).toBeUndefined(); // as get(): a tag invalidated, a miss
+    expect(await cache.get('posts:version')).toBeUndefined();
+    await cache.close();
+    const remote = createCache({ store: new Map() }); // no synchronous peek: always undefined
+    await remote.set('posts:version', 7);
+    expect(remote.peekValue('posts:version')).toBeUndefined();
+    expect(await remote.get('posts:version')).toBe(7);
+    await remote.close();
+  });
+
   it('events', async () => {
     const cache = createCache();
     const seen: string[] = [];

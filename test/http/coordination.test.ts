@@ -3,7 +3,7 @@
  */
 import type { RequestListener } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ManualClock, PageCacheError, cachePage, createCache, invalidatePage, type Cache, type PageCacheOptions } from '../../src/index.js';
+import { ManualClock, PageCacheError, cachePage, createCache, createMemoryStore, invalidatePage, type Cache, type DistributedLock, type PageCacheOptions, type Store } from '../../src/index.js';
 import { FRAMEWORKS, counter, serve, tick, type Handler, type TestServer } from './support.js';
 
 /** Resolves when `check` holds (polling), or fails after `ms`. */
@@ -13,6 +13,43 @@ async function until(check: () => boolean | Promise<boolean>, ms = 2_000): Promi
     if (Date.now() > deadline) throw new Error('condition not reached in time');
     await tick(5);
   }
+}
+
+/** A lock shared by caches in this process, standing in for createRedisLock across processes. */
+function sharedLock(): DistributedLock & { taken: number } {
+  const held = new Map<string, string>();
+  let tokens = 0;
+  return {
+    taken: 0,
+    async acquire(key) {
+      if (held.has(key)) return null;
+      const token = String((tokens += 1));
+      held.set(key, token);
+      this.taken += 1;
+      return token;
+    },
+    async release(key, token) {
+      if (held.get(key) === token) held.delete(key);
+    },
+    async close() {},
+  };
+}
+
+/** One memory store as two processes see a shared Redis: every write takes `ms` to land. */
+function remoteStore(ms = 30): Store {
+  const inner = createMemoryStore();
+  const later = <T>(fn: () => Promise<T>): Promise<T> => tick(ms).then(fn);
+  return {
+    kind: 'remote',
+    get: (key) => inner.get(key),
+    getMany: (keys) => inner.getMany(keys),
+    set: (key, value, ttlMs) => later(() => inner.set(key, value, ttlMs)),
+    setMany: (entries) => later(() => inner.setMany(entries)),
+    delete: (key) => later(() => inner.delete(key)),
+    deleteMany: (keys) => later(() => inner.deleteMany(keys)),
+    clear: () => inner.clear(),
+    close: () => inner.close(),
+  };
 }
 
 describe.each(FRAMEWORKS)('page coordination on %s', (framework) => {
@@ -80,6 +117,52 @@ describe.each(FRAMEWORKS)('page coordination on %s', (framework) => {
       expect((await server.get('/page', { headers: { cookie: 'u=b' } })).headers['x-cache']).toBe('HIT');
     });
 
+    it('with the lock, a cold page requested from two app instances at once is rendered once, as a fragment is', async () => {
+      // Two instances (two caches, two servers) over one store whose writes take time, as two
+      // processes over one Redis. Pinned here: only the lock's holder creates the URL tag's first
+      // token (were both to, the last writer would void the other's page, and it would render
+      // again), and the page is stored before the header list that the waiting instance polls for.
+      const store = remoteStore();
+      const lock = sharedLock();
+      const calls = counter();
+      const handler = async (_req: unknown, res: { end(body: string): void }) => {
+        calls.n += 1;
+        await tick(300); // long enough that every request arrives while it runs
+        res.end(`<p>render ${calls.n}</p>`);
+      };
+      const [a, b] = await Promise.all([0, 1].map(() => page(handler, {}, createCache({ store, lock, lockPollMs: 5 }))));
+      const replies = await Promise.all(Array.from({ length: 5 }, () => [a!.get('/page'), b!.get('/page')]).flat());
+      expect(calls.n).toBe(1);
+      expect(new Set(replies.map((r) => r.body))).toEqual(new Set(['<p>render 1</p>']));
+      expect(lock.taken).toBeGreaterThan(0);
+      // The fragment path on the same caches: one render across both.
+      const caches = [createCache({ store, lock, lockPollMs: 5, keyPrefix: 'frag' }), createCache({ store, lock, lockPollMs: 5, keyPrefix: 'frag' })];
+      cleanup.push(async () => void (await Promise.all(caches.map((c) => c.close()))));
+      let fragments = 0;
+      const render = async () => {
+        fragments += 1;
+        await tick(300);
+        return 'html';
+      };
+      const options = { tags: ['cards'] }; // a tag nobody used yet, as a page's URL tag
+      const htmls = await Promise.all(caches.flatMap((c) => [c.fetch('card', render, options), c.fetch('card', render, options)]));
+      expect(fragments).toBe(1);
+      expect(htmls.map((r) => r.value)).toEqual(['html', 'html', 'html', 'html']);
+    });
+
+    it('without the lock, two app instances each render a cold page (the contrast)', async () => {
+      const store = remoteStore();
+      const calls = counter();
+      const handler = async (_req: unknown, res: { end(body: string): void }) => {
+        calls.n += 1;
+        await tick(300);
+        res.end(`<p>render ${calls.n}</p>`);
+      };
+      const [a, b] = await Promise.all([0, 1].map(() => page(handler, {}, createCache({ store }))));
+      await Promise.all(Array.from({ length: 5 }, () => [a!.get('/page'), b!.get('/page')]).flat());
+      expect(calls.n).toBeGreaterThanOrEqual(2); // one per instance, or more: each wrote its own first URL-tag token
+    });
+
     it('waits at most waitMs for a render that never finishes, then renders itself', async () => {
       const calls = counter();
       let release: () => void = () => {};
@@ -125,6 +208,19 @@ describe.each(FRAMEWORKS)('page coordination on %s', (framework) => {
       await until(async () => (await server.get('/page')).body === '<p>version 2</p>');
       const fresh = await server.get('/page');
       expect([fresh.headers['x-cache'], fresh.body]).toEqual(['HIT', '<p>version 2</p>']);
+      expect(calls.n).toBe(2);
+    });
+
+    it('answers a HEAD from a stale GET page as STALE, and refreshes the GET page in the background', async () => {
+      const clock = new ManualClock();
+      const calls = counter();
+      const server = await page((_req, res) => res.end(`<p>version ${(calls.n += 1)}</p>`), { ttl: 10, staleTtl: 60 }, createCache({ clock }));
+      await server.get('/page');
+      clock.advance(11);
+      const head = await server.get('/page', { method: 'HEAD' });
+      expect([head.headers['x-cache'], head.body, head.headers.age]).toEqual(['STALE', '', '11']);
+      await until(() => calls.n === 2); // the refresh: a GET, replayed in the background
+      await until(async () => (await server.get('/page')).body === '<p>version 2</p>');
       expect(calls.n).toBe(2);
     });
 

@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cachePage, createCache, type Cache, type PageCacheOptions } from '../../src/index.js';
+import { cacheMiddleware, cachePage, createCache, type Cache, type DistributedLock, type PageCacheOptions } from '../../src/index.js';
 import { FRAMEWORKS, brokenStore, counter, serve, tick, type Handler, type TestServer } from './support.js';
 
 const sha = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex');
@@ -203,6 +203,42 @@ describe.each(FRAMEWORKS)('limits on %s', (framework) => {
       expect(calls.n).toBe(0);
       // the same cache, from a fragment: the store error is thrown as well
       await expect(cache.fetch('fragment', () => 'x')).rejects.toThrow();
+    });
+
+    it('with failOpen: false, cacheMiddleware passes a store error on as well', async () => {
+      const { store, broken } = brokenStore();
+      const cache = createCache({ store, breaker: false, failOpen: false });
+      const calls = counter();
+      const server = await serve(framework, { use: [cacheMiddleware(cache)], routes: [{ path: '/page', handler: (_req, res) => res.end(`<p>${(calls.n += 1)}</p>`) }] });
+      cleanup.push(() => cache.close(), () => server.close());
+      broken.now = 'throw';
+      expect((await server.get('/page')).status).toBe(500);
+      expect(calls.n).toBe(0);
+      broken.now = 'ok';
+      expect((await server.get('/page')).body).toBe('<p>1</p>');
+    });
+
+    it.each([true, false])('a failing lock backend with failOpen: %s: pages do what fragments do', async (failOpen) => {
+      const lock: DistributedLock = {
+        acquire: async () => {
+          throw new Error('lock backend down (injected)');
+        },
+        release: async () => {},
+        close: async () => {},
+      };
+      const cache = createCache({ lock, failOpen, breaker: false });
+      const calls = counter();
+      const server = await page((_req, res) => res.end(`<p>${(calls.n += 1)}</p>`), {}, cache);
+      const reply = await server.get('/page');
+      const fragment = cache.fetch('fragment', () => 'x');
+      if (failOpen) {
+        // The lock is an optimisation: without it, render here (and store).
+        expect([reply.status, reply.body]).toEqual([200, '<p>1</p>']);
+        await expect(fragment).resolves.toMatchObject({ value: 'x', status: 'miss' });
+      } else {
+        expect([reply.status, calls.n]).toEqual([500, 0]);
+        await expect(fragment).rejects.toThrow('lock backend down');
+      }
     });
   });
 });

@@ -3,9 +3,9 @@
  * other serves, Vary keeps users apart across instances, and invalidation from one reaches both.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { cachePage, createCache, invalidatePage, type Cache } from '../../src/index.js';
+import { cachePage, createCache, createRedisLock, invalidatePage, type Cache, type CacheOptions } from '../../src/index.js';
 import { REDIS_URL, announceSkip, uniquePrefix } from '../support/env.js';
-import { counter, serve, type Handler, type TestServer } from './support.js';
+import { counter, serve, tick, type Handler, type TestServer } from './support.js';
 
 if (REDIS_URL === undefined) {
   announceSkip('Redis page cache', 'REDIS_URL');
@@ -26,10 +26,14 @@ if (REDIS_URL === undefined) {
       expect(cache?.stats().sets).toBeGreaterThanOrEqual(sets);
     }
 
-    async function instances(handler: Handler): Promise<{ a: TestServer; b: TestServer; caches: Cache[] }> {
+    async function instances(handler: Handler, options: { lock?: boolean } = {}): Promise<{ a: TestServer; b: TestServer; caches: Cache[] }> {
       const keyPrefix = uniquePrefix('http');
+      // Each instance with its own lock client, as separate processes have.
+      const locks = options.lock === true ? [createRedisLock(url), createRedisLock(url)] : [];
+      for (const lock of locks) cleanup.push(() => lock.close());
+      const lockOf = (i: number): Partial<CacheOptions> => (locks[i] === undefined ? {} : { lock: locks[i], lockPollMs: 10 });
       // A generous store timeout: under a loaded test run a slow write would otherwise be skipped (fail-open).
-      const caches = [createCache({ store: url, keyPrefix, timeoutMs: 5_000 }), createCache({ store: url, keyPrefix, timeoutMs: 5_000 })];
+      const caches = [createCache({ store: url, keyPrefix, timeoutMs: 5_000, ...lockOf(0) }), createCache({ store: url, keyPrefix, timeoutMs: 5_000, ...lockOf(1) })];
       for (const cache of caches) await cache.connect();
       const [a, b] = await Promise.all(caches.map((cache) => serve('express', { routes: [{ path: '/page', use: [cachePage(cache)], handler }] })));
       cleanup.push(async () => {
@@ -63,6 +67,18 @@ if (REDIS_URL === undefined) {
       await stored(caches[1]);
       const alice = await b.get('/page', { headers: { cookie: 'u=alice' } });
       expect([alice.headers['x-cache'], alice.body]).toEqual(['HIT', 'page of u=alice']);
+    });
+
+    it('with the lock, a cold page requested from both instances at once is rendered once', async () => {
+      const calls = counter();
+      const { a, b } = await instances(async (_req, res) => {
+        calls.n += 1;
+        await tick(300); // every request arrives while it renders, even on a loaded machine
+        res.end(`<p>render ${calls.n}</p>`);
+      }, { lock: true });
+      const replies = await Promise.all(Array.from({ length: 5 }, () => [a.get('/page'), b.get('/page')]).flat());
+      expect(calls.n).toBe(1);
+      expect(new Set(replies.map((r) => r.body))).toEqual(new Set(['<p>render 1</p>']));
     });
 
     it('invalidatePage through one instance clears the page the other stored', async () => {

@@ -83,6 +83,36 @@ describe('fail-open', () => {
     expect(s.renders()).toBe(before);
   });
 
+  it("probes at once when the store reports its connection ready again, not after the cool-down", async () => {
+    const faulty = faultyStore();
+    let ready: Array<() => void> = [];
+    // A store that says when its client (re)connected, as the Redis store does (Store.onReady).
+    const store = { ...faulty.store, onReady: (listener: () => void) => (ready.push(listener), () => (ready = ready.filter((l) => l !== listener))) };
+    const clock = new ManualClock();
+    cache = createCache({ store, clock, timeoutMs: 100, breaker: { failureThreshold: 3, cooldownMs: 60_000 } });
+    let recovered = 0;
+    cache.on('recover', () => (recovered += 1));
+    faulty.mode.now = 'throw';
+    for (let i = 0; i < 3; i += 1) await cache.get('k');
+    expect(cache.stats().circuit).toBe('open');
+    const opened = faulty.calls.n;
+    faulty.mode.now = 'ok';
+    expect(await cache.set('k', 'v')).toBe(false); // still cooling down: the store is not called
+    expect(faulty.calls.n).toBe(opened);
+
+    for (const listener of ready) listener(); // the client reconnected: no clock advance at all
+    expect(await cache.set('k', 'v')).toBe(true); // this call is the probe, and it closes the circuit
+    expect(cache.stats().circuit).toBe('closed');
+    expect(recovered).toBe(1);
+    expect(await cache.get('k')).toBe('v');
+
+    // A ready while closed changes nothing; close() removes the cache's listener.
+    for (const listener of ready) listener();
+    expect(cache.stats().circuit).toBe('closed');
+    await cache.close();
+    expect(ready).toHaveLength(0);
+  });
+
   it('never fails an invalidation silently: delete, invalidateTags, clear and incrVersion throw, and announce nothing', async () => {
     const s = setup();
     await cache.set('post:1', 'old title', null, { tags: ['post:1'] });
