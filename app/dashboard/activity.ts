@@ -3,7 +3,7 @@
  * chart) and the most recent invalidations. Fed by the cache's events, in this process only.
  */
 import type { Cache, InvalidateEvent, LookupEvent } from '../../src/index.js';
-import { formatVary } from '../../src/cli/vary.js';
+import { formatVary } from '../../src/core/vary-input.js';
 
 export interface Bucket {
   /** Start of the bucket, epoch ms. */

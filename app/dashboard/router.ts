@@ -10,7 +10,7 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type nunjucks from 'nunjucks';
 import { render, type Cache, type LabelStats } from '../../src/index.js';
-import { formatVary, parseVaryArgs, splitVaryInput } from '../../src/cli/vary.js';
+import { formatVary, parseVaryArgs, splitVaryInput } from '../../src/core/vary-input.js';
 import { CSRF_FIELD, cookie, csrfToken, isLoopback, isLoopbackHost, isProxied, requireCsrf, sameSecret, setCookie } from '../security.js';
 import type { CacheActivity } from './activity.js';
 import { CHART_COLOURS, chartAxis, hitMissChart } from './chart.js';

@@ -2,7 +2,7 @@
 import { fragmentKey, redactUrl } from '../index.js';
 import { CliError, EXIT_USAGE, formatBytes, formatMs, messageOf, write, type Io } from './io.js';
 import { openCache, sqliteFile, storeUrl, withTimeout, type OpenedCache, type StoreFlags } from './store.js';
-import { formatVary, parseVaryArgs } from './vary.js';
+import { formatVary, parseVaryArgs } from '../core/vary-input.js';
 
 export interface InvalidateFlags extends StoreFlags {
   rawStrings?: boolean;

@@ -1,12 +1,12 @@
 import { Keyv, type KeyvStoreAdapter } from 'keyv';
-import { StoreSpecError } from '../core/errors.js';
-import { KeyvStore } from './keyv-store.js';
-import { redactUrl } from './redact.js';
-import { createMemoryStore } from './memory.js';
-import { createRedisStore } from './redis.js';
+import { StoreSpecError } from '../contracts/errors.js';
+import { KeyvStore } from '../stores/keyv-store.js';
+import { redactUrl } from '../shared/redact.js';
+import { createMemoryStore } from '../stores/memory.js';
+import { createRedisStore } from '../stores/redis.js';
 import { fromScaleOutUrl } from './scale-urls.js';
-import { createSqliteStore } from './sqlite.js';
-import type { Store } from './types.js';
+import { createSqliteStore } from '../stores/sqlite.js';
+import type { Store } from '../contracts/store.js';
 
 /**
  * Anything that names a store:

@@ -1,13 +1,13 @@
 import { EventEmitter } from 'node:events';
 import { LRUCache } from 'lru-cache';
-import { createStore } from '../stores/create-store.js';
-import { withTimeout } from '../stores/timeout.js';
-import type { Store, StoreUsage } from '../stores/types.js';
-import type { Clock } from './clock.js';
+import { createStore } from '../compose/create-store.js';
+import { withTimeout } from '../shared/timeout.js';
+import type { Store, StoreUsage } from '../contracts/store.js';
+import type { Clock } from '../contracts/clock.js';
 import { implicitTag } from './cacheability.js';
 import { ChangeLog } from './change-log.js';
 import { Entries } from './entries.js';
-import { CacheError, StoreConnectError, StoreTimeoutError } from './errors.js';
+import { CacheError, StoreConnectError, StoreTimeoutError } from '../contracts/errors.js';
 import { Fetcher, type Settled } from './fetcher.js';
 import { Flights } from './flights.js';
 import { GuardedStore } from './guarded-store.js';

@@ -1,4 +1,4 @@
-import type { EpochMs } from './clock.js';
+import type { EpochMs } from '../contracts/clock.js';
 
 /**
  * What the cache writes to a store. The key stays Django-shaped (so invalidation from code is a

@@ -1,13 +1,13 @@
-import type { StoreSpec } from '../stores/create-store.js';
-import type { DistributedLock } from '../stores/lock.js';
-import { systemClock, type Clock } from './clock.js';
-import { CacheError } from './errors.js';
+import type { StoreSpec } from '../compose/create-store.js';
+import type { DistributedLock } from '../contracts/lock.js';
+import { systemClock, type Clock } from '../contracts/clock.js';
+import { CacheError } from '../contracts/errors.js';
 import type { BreakerOptions } from './guard.js';
 import { PURGE_RETRY_DEFAULTS, type Purger, type PurgeRetryOptions } from './purge.js';
 import type { CacheLogger } from './report.js';
 import { defaultKeyFunction, type KeyFunction } from './keys.js';
 import { describe, resolveTtl, type TtlSeconds } from './ttl.js';
-import { MAX_TIMER_MS } from '../stores/ms.js';
+import { MAX_TIMER_MS } from '../shared/ms.js';
 
 export interface CacheOptions {
   /** Where values live: a URL (`"memory"`, `"sqlite://cache.db"`, `"redis://127.0.0.1:6379"`), a Keyv, an adapter or a Store. Default `"memory"`. */
@@ -175,4 +175,4 @@ export function checkNonNegative(value: number, name: string): number {
   if (typeof value !== 'number' || !(value >= 0)) throw new CacheError('ERR_CACHE_OPTIONS', `"${name}" must be zero or a positive number; got ${describe(value)}.`);
   return value;
 }
-export { MAX_TIMER_MS } from '../stores/ms.js';
+export { MAX_TIMER_MS } from '../shared/ms.js';

@@ -3,7 +3,7 @@
  * `code`; thrown only for programmer errors (bad options, a URL that cannot be keyed). Nothing a
  * request does makes the page cache throw: an uncacheable request is simply served by the app.
  */
-import { CacheError } from '../core/errors.js';
+import { CacheError } from '../contracts/errors.js';
 
 export type PageCacheErrorCode = 'ERR_PAGE_OPTIONS' | 'ERR_PAGE_URL';
 

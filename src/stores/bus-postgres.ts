@@ -1,5 +1,5 @@
 import { Backlog, BusLink, checkMs, decode, newOrigin, withTimeout, type BusListener, type Invalidation, type InvalidationBus } from './bus.js';
-import { StoreSpecError } from '../core/errors.js';
+import { StoreSpecError } from '../contracts/errors.js';
 import { requireDriver } from './drivers.js';
 import { loadPg, quoteIdent, type PgClient, type PgPool } from './pg.js';
 

@@ -7,8 +7,8 @@
  * server has confirmed a new subscription. A first tier trusts nothing it holds across a `down`.
  */
 import { randomBytes } from 'node:crypto';
-import { CacheError, StoreSpecError } from '../core/errors.js';
-import { withTimeout } from './timeout.js';
+import { CacheError, StoreSpecError } from '../contracts/errors.js';
+import { withTimeout } from '../shared/timeout.js';
 
 /** What changed in the shared store: some keys, or everything in its namespace. */
 export type Invalidation = { readonly keys: readonly string[] } | 'clear';
@@ -141,7 +141,7 @@ export class Backlog {
   }
 }
 
-export { withTimeout } from './timeout.js';
+export { withTimeout } from '../shared/timeout.js';
 
 /** Resolves when `isLive()` turns true (checked on `wake`), or rejects after `timeoutMs`. */
 export class Readiness {
@@ -165,7 +165,7 @@ export class Readiness {
   }
 }
 
-export { checkMs } from './ms.js';
+export { checkMs } from '../shared/ms.js';
 
 /**
  * The state every bus shares: whether its subscription is confirmed (`live`), its one listener,

@@ -1,10 +1,10 @@
 import { EventEmitter } from 'node:events';
 import { LRUCache } from 'lru-cache';
-import { StoreSpecError } from '../core/errors.js';
+import { StoreSpecError } from '../contracts/errors.js';
 import type { Invalidation, InvalidationBus } from './bus.js';
 import { copy, expiryOf, hold, normalise, type Held } from './tier-values.js';
-import type { Store, StoreEntry, StoreUsage } from './types.js';
-import { checkMs } from './ms.js';
+import type { Store, StoreEntry, StoreUsage } from '../contracts/store.js';
+import { checkMs } from '../shared/ms.js';
 
 export interface TieredStoreOptions {
   /**

@@ -4,8 +4,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import nunjucks from 'nunjucks';
-import { CacheError, ManualClock, createCache, installCache, render, type Cache, type CacheOptions, type Store } from '../../src/index.js';
-import { MapLoader } from '../support/stores.js';
+import { CacheError, ManualClock, createCache, installCache, render, type Cache, type CacheOptions, type Store } from '../index.js';
+import { MapLoader } from '../../test/support/stores.js';
 
 export interface ConformanceOptions {
   /** Builds a fresh store for one test. */

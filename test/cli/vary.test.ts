@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fragmentKey } from '../../src/index.js';
-import { formatVary, parseVaryArgs, splitVaryInput } from '../../src/cli/vary.js';
+import { formatVary, parseVaryArgs, splitVaryInput } from '../../src/core/vary-input.js';
 
 describe('vary-on values from a command line', () => {
   it('are JSON values when they parse, strings otherwise', () => {

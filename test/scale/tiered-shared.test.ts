@@ -1,7 +1,7 @@
 import { describe, it } from 'vitest';
 import { createStore, type Store } from '../../src/index.js';
 import { REDIS_URL, announceSkip } from '../support/env.js';
-import { describeStoreConformance } from '../stores/conformance.js';
+import { describeStoreConformance } from '../../src/testing/conformance.js';
 
 // The first tier, with its real bus, behaves like any other store.
 if (REDIS_URL === undefined) {

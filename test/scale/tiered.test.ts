@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createCache, createMemoryStore, createTieredStore, type Store, type TieredStore } from '../../src/index.js';
 import { countingStore } from '../support/stores.js';
-import { describeStoreConformance } from '../stores/conformance.js';
+import { describeStoreConformance } from '../../src/testing/conformance.js';
 import { FakeHub } from './support/fake-bus.js';
 
 describeStoreConformance('first tier over memory (no bus)', { makeStore: () => createTieredStore(createMemoryStore(), { bus: null }) });

@@ -2,7 +2,7 @@ import { Keyv } from 'keyv';
 import { describe, expect, it, vi } from 'vitest';
 import { KeyvStore } from '../../src/stores/keyv-store.js';
 import { createCache, createRedisLock, createStore, redactUrl } from '../../src/index.js';
-import { describeStoreConformance } from './conformance.js';
+import { describeStoreConformance } from '../../src/testing/conformance.js';
 
 // Any Keyv instance, or any Keyv storage adapter, is a store.
 describeStoreConformance('a user-supplied Keyv instance', { makeStore: () => createStore(new Keyv({ namespace: 'mine' })) });

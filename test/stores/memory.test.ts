@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createCache, createMemoryStore, createStore } from '../../src/index.js';
-import { describeStoreConformance } from './conformance.js';
+import { describeStoreConformance } from '../../src/testing/conformance.js';
 
 describeStoreConformance('memory', { makeStore: () => createStore('memory') });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createCache, createPostgresStore, createStore, makeKey, type Store } from '../../src/index.js';
 import { POSTGRES_URL, announceSkip, uniquePrefix } from '../support/env.js';
-import { describeStoreConformance } from './conformance.js';
+import { describeStoreConformance } from '../../src/testing/conformance.js';
 
 if (POSTGRES_URL === undefined) {
   announceSkip('PostgreSQL store', 'POSTGRES_URL');

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCache, createRedisLock, createRedisStore, createStore, type Store } from '../../src/index.js';
 import { describeLock } from '../scale/support/lock-suite.js';
 import { RedisCluster, hasRedisCluster } from '../scale/support/redis-cluster.js';
-import { describeStoreConformance } from './conformance.js';
+import { describeStoreConformance } from '../../src/testing/conformance.js';
 
 if (!hasRedisCluster) console.warn('\n[skip] Redis Cluster tests skipped: redis-server or redis-cli is not on PATH.\n');
 

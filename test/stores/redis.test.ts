@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createCache, createStore } from '../../src/index.js';
 import { REDIS_URL, announceSkip } from '../support/env.js';
-import { describeStoreConformance } from './conformance.js';
+import { describeStoreConformance } from '../../src/testing/conformance.js';
 
 if (REDIS_URL === undefined) {
   announceSkip('Redis store', 'REDIS_URL');

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createCache, createSqliteStore, createStore, type Store } from '../../src/index.js';
-import { describeStoreConformance } from './conformance.js';
+import { describeStoreConformance } from '../../src/testing/conformance.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'njkc-sqlite-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
