@@ -15,11 +15,11 @@
 import { StoreSpecError } from '../contracts/errors.js';
 import { createPostgresBus } from '../stores/bus-postgres.js';
 import { createRedisBus } from '../stores/bus-redis.js';
-import type { InvalidationBus } from '../stores/bus.js';
+import type { InvalidationBus } from '../contracts/bus.js';
 import { createPostgresStore } from '../stores/postgres.js';
 import { parseClusterUrl, type RedisConnection } from '../stores/redis-connection.js';
 import { createRedisStore } from '../stores/redis.js';
-import { createTieredStore } from '../stores/tiered.js';
+import { createTieredStore } from './tiered.js';
 import type { Store } from '../contracts/store.js';
 import { redactUrl } from '../shared/redact.js';
 

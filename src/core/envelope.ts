@@ -43,6 +43,14 @@ export function isEnvelope(raw: unknown): raw is Envelope {
   );
 }
 
+/**
+ * The hard expiry an envelope carries, epoch ms; `undefined` for anything else or one that never
+ * expires. Injected into the first tier (src/compose/tiered.ts), which must not read envelopes.
+ */
+export function envelopeExpiry(value: unknown): EpochMs | undefined {
+  return isEnvelope(value) && value.exp !== null ? value.exp : undefined;
+}
+
 export type Freshness = 'fresh' | 'stale' | 'expired';
 
 export function freshness(envelope: Envelope, now: EpochMs): Freshness {
