@@ -1,26 +1,26 @@
 /** The store commands: invalidate, invalidate-tag, clear, stats, create-table. */
-import { fragmentKey, redactUrl } from '../index.js';
+import { formatVaryOn, fragmentKey, parseVaryOn } from '../index.js';
+import { redactUrl } from '../stores.js';
 import { CliError, EXIT_USAGE, formatBytes, formatMs, messageOf, write, type Io } from './io.js';
 import { openCache, sqliteFile, storeUrl, withTimeout, type OpenedCache, type StoreFlags } from './store.js';
-import { formatVary, parseVaryArgs } from '../core/vary-input.js';
 
 export interface InvalidateFlags extends StoreFlags {
   rawStrings?: boolean;
 }
 
 export async function invalidateCommand(name: string, varyArgs: string[], flags: InvalidateFlags, io: Io): Promise<void> {
-  const vary = parseVaryArgs(varyArgs, { rawStrings: flags.rawStrings ?? false });
+  const vary = parseVaryOn(varyArgs, { rawStrings: flags.rawStrings ?? false });
   const opened = await openCache(flags, io, { shared: true, mustExist: true });
   try {
     const key = opened.cache.makeKey(fragmentKey(name, vary));
     const removed = await opened.cache.invalidateFragment(name, vary);
     await reportPurges(opened.cache, flags, io);
     if (removed) {
-      await write(io.stdout, `Removed fragment ${name} ${formatVary(vary)} (key ${key}) from ${opened.label}.\n`);
+      await write(io.stdout, `Removed fragment ${name} ${formatVaryOn(vary)} (key ${key}) from ${opened.label}.\n`);
     } else {
       await write(
         io.stdout,
-        `Fragment ${name} ${formatVary(vary)} was not in ${opened.label} (key ${key}); nothing to remove.\n` +
+        `Fragment ${name} ${formatVaryOn(vary)} was not in ${opened.label} (key ${key}); nothing to remove.\n` +
           `Vary-on values are read as JSON when they parse: 42 is a number, '"42"' a string (or pass --raw-strings).\n`,
       );
     }

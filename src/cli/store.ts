@@ -7,7 +7,9 @@
 import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { isAbsolute, resolve } from 'node:path';
-import { CacheError, createCache, createStore, createVarnishPurger, redactUrl, StoreConnectError, type Cache } from '../index.js';
+import { CacheError, createCache, StoreConnectError, type Cache } from '../index.js';
+import { createVarnishPurger } from '../http.js';
+import { createStore, redactUrl } from '../stores.js';
 import { CliError, EXIT_USAGE, messageOf, type Io } from './io.js';
 
 export interface StoreFlags {
