@@ -3,7 +3,8 @@
  * other serves, Vary keeps users apart across instances, and invalidation from one reaches both.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { cachePage, createCache, invalidatePage, type Cache } from '../../src/index.js';
+import { createCache, type Cache } from '../../src/index.js';
+import { cachePage, invalidatePage } from '../../src/http.js';
 import { REDIS_URL, announceSkip, uniquePrefix } from '../support/env.js';
 import { counter, serve, type Handler, type TestServer } from './support.js';
 

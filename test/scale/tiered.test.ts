@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { createCache, createMemoryStore, createTieredStore, type Store, type TieredStore } from '../../src/index.js';
+import * as vitest from 'vitest';
+import { createCache } from '../../src/index.js';
+import { createMemoryStore, createTieredStore, type Store } from '../../src/stores.js';
+import type { TieredStore } from '../../src/stores/tiered.js';
 import { countingStore } from '../support/stores.js';
-import { describeStoreConformance } from '../../src/testing/conformance.js';
+import { describeStoreConformance } from '../../src/testing.js';
 import { FakeHub } from './support/fake-bus.js';
 
-describeStoreConformance('first tier over memory (no bus)', { makeStore: () => createTieredStore(createMemoryStore(), { bus: null }) });
+describeStoreConformance(vitest, 'first tier over memory (no bus)', { makeStore: () => createTieredStore(createMemoryStore(), { bus: null }) });
 
 /** Two "processes": each its own first tier, over one shared store, joined by one hub. */
 function twoProcesses(shared: Store = createMemoryStore()) {
