@@ -6,7 +6,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { Keyv } from 'keyv';
 import { describe, expect, it } from 'vitest';
-import { createCache, createEnvironment, ManualClock, render } from '../../src/index.js';
+import { createCache } from '../../src/index.js';
+import { createEnvironment, render } from '../../src/nunjucks.js';
+import { ManualClock } from '../../src/testing.js';
 import { ROOT, docOutput, readPage } from './support/docs.js';
 
 function sourceFiles(dir = join(ROOT, 'src')): string[] {
