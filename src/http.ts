@@ -7,6 +7,7 @@ export { cachePage, cacheMiddleware } from './http/middleware.js';
 export { invalidatePage } from './http/invalidate.js';
 export { neverCache, cacheControl, varyOnHeaders, varyOnCookie, patchCacheControl, patchVaryHeaders, addNeverCacheHeaders } from './http/decorators.js';
 export { formatEdgeHeader, setEdgeHeader } from './http/edge.js';
+export { onHeaders } from './http/capture.js';
 export { createVarnishPurger, createFastlyPurger, createCloudflarePurger } from './http/purgers.js';
 
 export type { PageCacheOptions } from './http/options.js';

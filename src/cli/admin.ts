@@ -1,8 +1,9 @@
 /** The store commands: invalidate, invalidate-tag, clear, stats, create-table. */
 import { formatVaryOn, fragmentKey, parseVaryOn } from '../index.js';
 import { redactUrl } from '../stores.js';
-import { CliError, EXIT_USAGE, formatBytes, formatMs, messageOf, write, type Io } from './io.js';
-import { openCache, sqliteFile, storeUrl, withTimeout, type OpenedCache, type StoreFlags } from './store.js';
+import { CliError, count, EXIT_USAGE, formatBytes, formatMs, messageOf, write, type Io } from './io.js';
+import { withTimeout } from '../shared/timeout.js';
+import { openCache, sqliteFile, storeUrl, type OpenedCache, type StoreFlags } from './store.js';
 
 export interface InvalidateFlags extends StoreFlags {
   rawStrings?: boolean;
@@ -79,8 +80,8 @@ export async function clearCommand(flags: StoreFlags, io: Io): Promise<void> {
   try {
     const before = await usageOf(opened.cache).catch(() => undefined);
     await opened.cache.clear();
-    const count = before?.entries === undefined ? '' : ` (${before.entries} ${before.entries === 1 ? 'entry' : 'entries'})`;
-    await write(io.stdout, `Cleared the cache in ${opened.label}${count}. Keys of other applications in the same store are kept.\n`);
+    const held = before?.entries === undefined ? '' : ` (${count(before.entries, 'entry', 'entries')})`;
+    await write(io.stdout, `Cleared the cache in ${opened.label}${held}. Keys of other applications in the same store are kept.\n`);
   } finally {
     await opened.close();
   }
@@ -189,7 +190,7 @@ export async function createTableCommand(flags: StoreFlags, io: Io): Promise<voi
       return;
     }
     try {
-      await withTimeout(store.createTable(), opened.timeoutMs);
+      await withTimeout(store.createTable(), opened.timeoutMs, 'create-table', `no answer within ${opened.timeoutMs} ms`);
     } catch (error) {
       throw new CliError(`cannot create the cache table in ${opened.label}: ${messageOf(error)}`, 1, { cause: error });
     }
