@@ -130,7 +130,6 @@ export function hasLifetime(cacheControl: string | undefined): boolean {
   return cc.has('max-age') || cc.has('s-maxage');
 }
 
-
 /**
  * Cache-Control for a response whose contents depend on pieces with their own lifetimes (bubbled
  * up, see core/cacheability.ts): `max-age` and `s-maxage` no longer than `seconds` (max-age added
