@@ -10,7 +10,9 @@
  */
 import express, { type Request, type Response, type Router } from 'express';
 import type nunjucks from 'nunjucks';
-import { cachePage, render, type Cache } from '../src/index.js';
+import type { Cache } from '../src/index.js';
+import { render } from '../src/nunjucks.js';
+import { cachePage } from '../src/http.js';
 import type { Database } from './db.js';
 import { addComment, commentsOf, findPost, postPage, recentPosts, updatePost, type Post, type PostPage } from './posts.js';
 import { CSRF_FIELD, cookie, csrfToken, requireCsrf, setCookie } from './security.js';

@@ -6,8 +6,8 @@
  * in the developer tools (Network → the request → Timing).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
+import { onHeaders } from '../src/http.js';
 
 export interface RequestMetrics {
   /** `performance.now()` when the request arrived. */
@@ -48,7 +48,8 @@ export class RequestTracker {
   middleware() {
     return (req: Request, res: Response, next: NextFunction): void => {
       const metrics: RequestMetrics = { started: performance.now(), queries: 0, queryMs: 0, hits: 0, misses: 0, stale: 0, source: `${req.method} ${req.path}` };
-      addHeaderBeforeWrite(res, () => serverTiming(metrics, performance.now()));
+      // Set at the last moment, just before the status line and headers go out.
+      onHeaders(res, () => res.setHeader('Server-Timing', serverTiming(metrics, performance.now())));
       this.#storage.run(metrics, next);
     };
   }
@@ -65,14 +66,4 @@ export function serverTiming(metrics: RequestMetrics, now: number): string {
     `db;dur=${metrics.queryMs.toFixed(2)};desc="${count(metrics.queries, 'query', 'queries')}"`,
     `cache;desc="${count(metrics.hits, 'hit', 'hits')}, ${count(metrics.misses, 'miss', 'misses')}, ${metrics.stale} stale"`,
   ].join(', ');
-}
-
-/** Set a header computed at the last moment: just before the status line and headers are written. */
-function addHeaderBeforeWrite(res: ServerResponse, value: () => string): void {
-  const writeHead = res.writeHead as (...args: unknown[]) => ServerResponse;
-  res.writeHead = function patched(this: ServerResponse, ...args: unknown[]): ServerResponse {
-    // A raw header array passed to writeHead cannot be merged with setHeader; leave those alone.
-    if (!this.headersSent && !Array.isArray(args[1]) && !Array.isArray(args[2])) this.setHeader('Server-Timing', value());
-    return writeHead.apply(this, args);
-  } as ServerResponse['writeHead'];
 }

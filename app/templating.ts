@@ -1,7 +1,7 @@
 /** The demo's Nunjucks environment: `<% %>` block tags, the cache tag, and a few display filters. */
 import nunjucks from 'nunjucks';
-import { formatBytes } from '../src/cli/io.js';
-import { createEnvironment, type Cache } from '../src/index.js';
+import type { Cache } from '../src/index.js';
+import { createEnvironment } from '../src/nunjucks.js';
 
 const dateFormat = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' });
 const timeFormat = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false, timeZone: 'UTC' });
@@ -28,4 +28,10 @@ export function createTemplates(templatesDir: string, cache: Cache): nunjucks.En
     return new nunjucks.runtime.SafeString(html);
   });
   return env;
+}
+
+/** 1536 → "1.5 KiB": sizes as the dashboard shows them. */
+function formatBytes(bytes: number): string {
+  const power = bytes < 1024 ? 0 : Math.min(3, Math.floor(Math.log2(bytes) / 10));
+  return power === 0 ? `${bytes} B` : `${(bytes / 1024 ** power).toFixed(1)} ${['B', 'KiB', 'MiB', 'GiB'][power]}`;
 }

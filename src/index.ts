@@ -1,69 +1,27 @@
-/** nunjucks-fragment-cache — the whole public surface. */
-export { Cache, createCache } from './core/cache.js';
-export type { CacheOptions } from './core/options.js';
-export type { WriteOptions, FetchOptions, FetchResult, FetchStatus, Lease, LeaseOptions, LeaseResult, CommitOptions, Producer, CacheEvents, LookupEvent, InvalidateEvent, CacheErrorEvent } from './core/types.js';
-export type { ReadScope } from './core/read-plans.js';
+/**
+ * `nunjucks-fragment-cache`: the cache, its keys and its errors. The integrations have their own
+ * entry points: `./nunjucks` (the template tag and render helpers), `./http` (page caching),
+ * `./stores` (stores, the first tier, buses, locks) and `./testing` (a fake clock and the store
+ * conformance suite). docs/api.md lists every name; test/docs/api.test.ts checks the list.
+ */
+export { createCache } from './compose/create-cache.js';
+export { fragmentKey, viewKey, encodeVaryOn, defaultKeyFunction } from './core/keys.js';
+export { parseVaryOn, formatVaryOn } from './core/vary-input.js';
 export { cacheable, implicitTag } from './core/cacheability.js';
-export type { Cacheability, CacheableValue } from './core/cacheability.js';
-export { ManualClock, systemClock } from './core/clock.js';
-export type { Clock, EpochMs } from './core/clock.js';
-export { CacheError, StoreSpecError, StoreTimeoutError, CircuitOpenError, EntryTooLargeError, MissingDriverError, StoreConnectError, PurgeError } from './core/errors.js';
-export type { Purger, PurgeRetryOptions } from './core/purge.js';
-export type { CacheErrorCode, ConnectFailure } from './core/errors.js';
-export type { CacheLogger } from './core/report.js';
-export type { BreakerOptions, CircuitState } from './core/guard.js';
-export { fragmentKey, viewKey, tagKey, makeKey, encodeVaryOn, defaultKeyFunction } from './core/keys.js';
-export type { KeyFunction } from './core/keys.js';
-export type { CacheStats, LabelStats } from './core/stats.js';
-export type { TtlSeconds, TtlInput } from './core/ttl.js';
+export {
+  CacheError,
+  StoreSpecError,
+  StoreTimeoutError,
+  CircuitOpenError,
+  EntryTooLargeError,
+  MissingDriverError,
+  StoreConnectError,
+  PurgeError,
+  PageCacheError,
+} from './contracts/errors.js';
 
-export { createStore, isStore } from './stores/create-store.js';
-export { redactUrl } from './stores/redact.js';
-export type { StoreSpec } from './stores/create-store.js';
-export { createMemoryStore, DEFAULT_MEMORY_BYTES } from './stores/memory.js';
-export type { MemoryStoreOptions } from './stores/memory.js';
-export { createSqliteStore } from './stores/sqlite.js';
-export type { SqliteStoreOptions } from './stores/sqlite.js';
-export { createRedisStore } from './stores/redis.js';
-export type { RedisStoreOptions } from './stores/redis.js';
-export { KeyvStore } from './stores/keyv-store.js';
-export { createPostgresStore } from './stores/postgres.js';
-export type { PostgresStoreOptions } from './stores/postgres.js';
-export type { RedisConnection, RedisClusterConfig } from './stores/redis-connection.js';
-export { createTieredStore, TieredStore, DEFAULT_TIER_BYTES } from './stores/tiered.js';
-export type { TieredStoreOptions, TierEvents, TierStats } from './stores/tiered.js';
-export { createRedisBus } from './stores/bus-redis.js';
-export type { RedisBusOptions } from './stores/bus-redis.js';
-export { createPostgresBus } from './stores/bus-postgres.js';
-export type { PostgresBusOptions } from './stores/bus-postgres.js';
-export type { InvalidationBus, Invalidation, BusListener } from './stores/bus.js';
-export { createRedisLock } from './stores/redis-lock.js';
-export type { RedisLockOptions } from './stores/redis-lock.js';
-export type { DistributedLock } from './stores/lock.js';
-export type { Store, StoreEntry, StoreUsage } from './stores/types.js';
-
-export { CacheExtension } from './nunjucks/extension.js';
-export type { CacheExtensionOptions } from './nunjucks/extension.js';
-export { installCache, createEnvironment, cacheOf } from './nunjucks/install.js';
-export type { InstallOptions, EnvironmentOptions, NunjucksEnvironment } from './nunjucks/install.js';
-export { render, renderString } from './nunjucks/render.js';
-export { renderView } from './view/render-view.js';
-export type { RenderViewOptions } from './view/render-view.js';
-
-export { cachePage, cacheMiddleware } from './http/middleware.js';
-export type { PageMiddleware } from './http/middleware.js';
-export type { PageCacheOptions } from './http/options.js';
-export type { PageSkipReason } from './http/policy.js';
-export type { PageApp } from './http/refresh.js';
-export { neverCache, cacheControl, varyOnHeaders, varyOnCookie, patchCacheControl, patchVaryHeaders, addNeverCacheHeaders } from './http/decorators.js';
-export type { CacheControlDirectives } from './http/patch.js';
-export { invalidatePage } from './http/invalidate.js';
-export type { InvalidatePageOptions } from './http/invalidate.js';
-export { pageKey } from './http/keys.js';
-export type { PageKeyInput, PageAddress } from './http/keys.js';
-export { formatEdgeHeader, setEdgeHeader } from './http/edge.js';
-export type { EdgeOptions, EdgeProxy } from './http/edge.js';
-export { createVarnishPurger, createFastlyPurger, createCloudflarePurger } from './http/purgers.js';
-export type { VarnishPurgerOptions, FastlyPurgerOptions, CloudflarePurgerOptions } from './http/purgers.js';
-export { PageCacheError } from './http/errors.js';
-export type { PageCacheErrorCode } from './http/errors.js';
+export type { Cache } from './core/cache.js';
+export type { CacheOptions } from './core/options.js';
+export type { Clock } from './contracts/clock.js';
+export type { CacheErrorCode } from './contracts/errors.js';
+export type * as CacheTypes from './types/cache.js';

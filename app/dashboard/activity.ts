@@ -2,8 +2,10 @@
  * What the dashboard remembers beyond `cache.stats()`: hits and misses per time bucket (for the
  * chart) and the most recent invalidations. Fed by the cache's events, in this process only.
  */
-import type { Cache, InvalidateEvent, LookupEvent } from '../../src/index.js';
-import { formatVary } from '../../src/cli/vary.js';
+import { formatVaryOn, type Cache, type CacheTypes } from '../../src/index.js';
+
+type InvalidateEvent = CacheTypes.InvalidateEvent;
+type LookupEvent = CacheTypes.LookupEvent;
 
 export interface Bucket {
   /** Start of the bucket, epoch ms. */
@@ -109,7 +111,7 @@ export function describeInvalidation(event: InvalidateEvent): string {
   if (event.kind === 'clear') return 'everything (clear)';
   if (event.kind === 'tags') return `${(event.tags ?? []).length === 1 ? 'tag' : 'tags'} ${(event.tags ?? []).join(', ')}`;
   // The key holds only a hash of the vary-on values; the event carries them.
-  if (event.fragment !== undefined) return `fragment ${event.fragment.name}${event.fragment.varyOn.length === 0 ? '' : ` ${formatVary(event.fragment.varyOn)}`}`;
+  if (event.fragment !== undefined) return `fragment ${event.fragment.name}${event.fragment.varyOn.length === 0 ? '' : ` ${formatVaryOn(event.fragment.varyOn)}`}`;
   return (event.keys ?? []).map(describeKey).join(', ');
 }
 

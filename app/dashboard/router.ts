@@ -9,8 +9,8 @@
  */
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type nunjucks from 'nunjucks';
-import { render, type Cache, type LabelStats } from '../../src/index.js';
-import { formatVary, parseVaryArgs, splitVaryInput } from '../../src/cli/vary.js';
+import { formatVaryOn, parseVaryOn, type Cache, type CacheTypes } from '../../src/index.js';
+import { render } from '../../src/nunjucks.js';
 import { CSRF_FIELD, cookie, csrfToken, isLoopback, isLoopbackHost, isProxied, requireCsrf, sameSecret, setCookie } from '../security.js';
 import type { CacheActivity } from './activity.js';
 import { CHART_COLOURS, chartAxis, hitMissChart } from './chart.js';
@@ -27,7 +27,7 @@ export interface DashboardOptions {
 
 const TOKEN_COOKIE = 'njkc_dashboard';
 
-export interface LabelRow extends LabelStats {
+export interface LabelRow extends CacheTypes.LabelStats {
   name: string;
   /** "fragment", or "view"/"page"/"data" for labels with those prefixes. */
   kind: string;
@@ -65,9 +65,9 @@ export function dashboardRouter(options: DashboardOptions): Router {
   action(router, '/invalidate-fragment', async (req) => {
     const name = field(req, 'name');
     if (name === '') return { done: 'error', detail: 'Give a fragment name.' };
-    const vary = parseVaryArgs(splitVaryInput(field(req, 'vary')), { rawStrings: field(req, 'raw') === '1' });
+    const vary = parseVaryOn(field(req, 'vary'), { rawStrings: field(req, 'raw') === '1' });
     const removed = await cache.invalidateFragment(name, vary);
-    return { done: removed ? 'fragment' : 'fragment-absent', detail: `${name} ${formatVary(vary)}` };
+    return { done: removed ? 'fragment' : 'fragment-absent', detail: `${name} ${formatVaryOn(vary)}` };
   });
 
   action(router, '/invalidate-tag', async (req) => {
@@ -167,7 +167,7 @@ function kindOf(label: string): string {
   return prefix ?? 'fragment';
 }
 
-function ratio(stats: LabelStats): number | null {
+function ratio(stats: CacheTypes.LabelStats): number | null {
   const served = stats.hits + stats.stale;
   const lookups = served + stats.misses;
   return lookups === 0 ? null : served / lookups;

@@ -6,15 +6,24 @@
  * The first process to import this compiles `src/` into bench/.build/<pid>/ (removed at exit) and
  * passes the path to its child processes in NJKC_BENCH_LIB, so servers and probes load the same
  * build. `NJKC_BENCH_LIB=src` loads `src/` through tsx instead: quicker to start, slower to run.
+ * Only the public entry points are loaded (`.`, `./nunjucks`, `./http`, `./stores`), as a user would.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, extname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type * as Library from '../../src/index.js';
+import type * as Root from '../../src/index.js';
+import type * as Http from '../../src/http.js';
+import type * as Nunjucks from '../../src/nunjucks.js';
+import type * as Stores from '../../src/stores.js';
 
 export type * from '../../src/index.js';
+export type * from '../../src/nunjucks.js';
+export type * from '../../src/http.js';
+export type * from '../../src/stores.js';
+
+type Library = typeof Root & typeof Nunjucks & typeof Http & typeof Stores;
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -50,7 +59,9 @@ function locate(): string {
 }
 
 export const libraryPath = locate();
-const lib = (await import(pathToFileURL(libraryPath).href)) as typeof Library;
+/** One entry point, next to the main one (`index.js` → `http.js`, or `.ts` under tsx). */
+const entry = async (name: string): Promise<object> => (await import(pathToFileURL(join(dirname(libraryPath), `${name}${extname(libraryPath)}`)).href)) as object;
+const lib = { ...(await entry('index')), ...(await entry('nunjucks')), ...(await entry('http')), ...(await entry('stores')) } as Library;
 
 export const { cachePage, createCache, createEnvironment, createPostgresStore, createRedisBus, createRedisStore, createSqliteStore, createMemoryStore, createTieredStore, fragmentKey, render } = lib;
 export { lib };

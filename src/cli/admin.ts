@@ -1,26 +1,27 @@
 /** The store commands: invalidate, invalidate-tag, clear, stats, create-table. */
-import { fragmentKey, redactUrl } from '../index.js';
-import { CliError, EXIT_USAGE, formatBytes, formatMs, messageOf, write, type Io } from './io.js';
-import { openCache, sqliteFile, storeUrl, withTimeout, type OpenedCache, type StoreFlags } from './store.js';
-import { formatVary, parseVaryArgs } from './vary.js';
+import { formatVaryOn, fragmentKey, parseVaryOn } from '../index.js';
+import { redactUrl } from '../stores.js';
+import { CliError, count, EXIT_USAGE, formatBytes, formatMs, messageOf, write, type Io } from './io.js';
+import { withTimeout } from '../shared/timeout.js';
+import { openCache, sqliteFile, storeUrl, type OpenedCache, type StoreFlags } from './store.js';
 
 export interface InvalidateFlags extends StoreFlags {
   rawStrings?: boolean;
 }
 
 export async function invalidateCommand(name: string, varyArgs: string[], flags: InvalidateFlags, io: Io): Promise<void> {
-  const vary = parseVaryArgs(varyArgs, { rawStrings: flags.rawStrings ?? false });
+  const vary = parseVaryOn(varyArgs, { rawStrings: flags.rawStrings ?? false });
   const opened = await openCache(flags, io, { shared: true, mustExist: true });
   try {
     const key = opened.cache.makeKey(fragmentKey(name, vary));
     const removed = await opened.cache.invalidateFragment(name, vary);
     await reportPurges(opened.cache, flags, io);
     if (removed) {
-      await write(io.stdout, `Removed fragment ${name} ${formatVary(vary)} (key ${key}) from ${opened.label}.\n`);
+      await write(io.stdout, `Removed fragment ${name} ${formatVaryOn(vary)} (key ${key}) from ${opened.label}.\n`);
     } else {
       await write(
         io.stdout,
-        `Fragment ${name} ${formatVary(vary)} was not in ${opened.label} (key ${key}); nothing to remove.\n` +
+        `Fragment ${name} ${formatVaryOn(vary)} was not in ${opened.label} (key ${key}); nothing to remove.\n` +
           `Vary-on values are read as JSON when they parse: 42 is a number, '"42"' a string (or pass --raw-strings).\n`,
       );
     }
@@ -79,8 +80,8 @@ export async function clearCommand(flags: StoreFlags, io: Io): Promise<void> {
   try {
     const before = await usageOf(opened.cache).catch(() => undefined);
     await opened.cache.clear();
-    const count = before?.entries === undefined ? '' : ` (${before.entries} ${before.entries === 1 ? 'entry' : 'entries'})`;
-    await write(io.stdout, `Cleared the cache in ${opened.label}${count}. Keys of other applications in the same store are kept.\n`);
+    const held = before?.entries === undefined ? '' : ` (${count(before.entries, 'entry', 'entries')})`;
+    await write(io.stdout, `Cleared the cache in ${opened.label}${held}. Keys of other applications in the same store are kept.\n`);
   } finally {
     await opened.close();
   }
@@ -189,7 +190,7 @@ export async function createTableCommand(flags: StoreFlags, io: Io): Promise<voi
       return;
     }
     try {
-      await withTimeout(store.createTable(), opened.timeoutMs);
+      await withTimeout(store.createTable(), opened.timeoutMs, 'create-table', `no answer within ${opened.timeoutMs} ms`);
     } catch (error) {
       throw new CliError(`cannot create the cache table in ${opened.label}: ${messageOf(error)}`, 1, { cause: error });
     }

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import nunjucks from 'nunjucks';
-import { installCache, render } from '../index.js';
+import { installCache, render } from '../nunjucks.js';
 import { CliError, count, EXIT_USAGE, messageOf, write, type Io } from './io.js';
 import { checkStoreUrl, openCache, type StoreFlags } from './store.js';
 

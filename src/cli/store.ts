@@ -7,7 +7,10 @@
 import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { isAbsolute, resolve } from 'node:path';
-import { CacheError, createCache, createStore, createVarnishPurger, redactUrl, StoreConnectError, StoreTimeoutError, type Cache } from '../index.js';
+import { CacheError, createCache, StoreConnectError, type Cache } from '../index.js';
+import { createVarnishPurger } from '../http.js';
+import { createStore, redactUrl } from '../stores.js';
+import { withTimeout } from '../shared/timeout.js';
 import { CliError, EXIT_USAGE, messageOf, type Io } from './io.js';
 
 export interface StoreFlags {
@@ -133,19 +136,13 @@ async function probe(cache: Cache, timeoutMs: number): Promise<number> {
       if (read !== 'probe') throw new CacheError('ERR_CACHE_STORE_WRITE', 'a value written to the store could not be read back');
     })(),
     timeoutMs,
+    'probe',
+    `no answer within ${timeoutMs} ms`,
   );
   return performance.now() - started;
 }
 
-export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new StoreTimeoutError('cli', ms, `no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
 /** Close without letting a dead connection hold the command up. */
 async function closeQuietly(cache: Cache): Promise<void> {
-  await withTimeout(cache.close(), 1_000).catch(() => {});
+  await withTimeout(cache.close(), 1_000, 'close').catch(() => {});
 }

@@ -58,7 +58,7 @@ export async function warmCommand(args: string[], flags: WarmFlags, io: Io): Pro
     const failed = outcomes.filter((o) => o.error !== undefined || (o.status !== undefined && o.status >= 400));
     const ok = outcomes.length - failed.length;
     const measured = outcomes.filter((o) => o.misses !== undefined);
-    const lines = [`Warmed ${urls.length} URL${urls.length === 1 ? '' : 's'} in ${formatMs(elapsed)}: ${ok} OK, ${failed.length} failed.`];
+    const lines = [`Warmed ${count(urls.length, 'URL', 'URLs')} in ${formatMs(elapsed)}: ${ok} OK, ${failed.length} failed.`];
     if (measured.length > 0) {
       const misses = measured.reduce((n, o) => n + (o.misses ?? 0), 0);
       const hits = measured.reduce((n, o) => n + (o.hits ?? 0), 0);

@@ -1,19 +1,18 @@
 import { EventEmitter } from 'node:events';
 import { LRUCache } from 'lru-cache';
-import { createStore } from '../stores/create-store.js';
-import { withTimeout } from '../stores/timeout.js';
-import type { Store, StoreUsage } from '../stores/types.js';
-import type { Clock } from './clock.js';
+import { withTimeout } from '../shared/timeout.js';
+import { isStore, type Store, type StoreUsage } from '../contracts/store.js';
+import type { Clock } from '../contracts/clock.js';
 import { implicitTag } from './cacheability.js';
 import { ChangeLog } from './change-log.js';
 import { Entries } from './entries.js';
-import { CacheError, StoreConnectError, StoreTimeoutError } from './errors.js';
+import { CacheError, StoreConnectError, StoreSpecError, StoreTimeoutError } from '../contracts/errors.js';
 import { Fetcher, type Settled } from './fetcher.js';
 import { Flights } from './flights.js';
 import { GuardedStore } from './guarded-store.js';
 import { StoreGuard } from './guard.js';
 import { fragmentKey, makeKey, tagKey, viewKey, type KeyFunction } from './keys.js';
-import { checkTimer, resolveOptions, type CacheOptions, type LockOptions } from './options.js';
+import { checkTimer, resolveOptions, type CoreCacheOptions, type LockOptions } from './options.js';
 import { PurgeQueue } from './purge.js';
 import { Reporter } from './report.js';
 import { ReadPlans, type ReadScope } from './read-plans.js';
@@ -68,10 +67,12 @@ export class Cache extends EventEmitter<CacheEvents> {
   readonly #unsubscribe: Array<() => void> = [];
   readonly #purges: PurgeQueue;
 
-  constructor(options: CacheOptions = {}) {
+  /** Takes a built store; `createCache` builds one from a URL, a Keyv or an adapter. */
+  constructor(options: CoreCacheOptions) {
     super();
+    if (!isStore(options?.store)) throw new StoreSpecError(`new Cache({ store }) takes a Store; got ${typeof options?.store === 'string' ? 'a URL' : Object.prototype.toString.call(options?.store)}. Use createCache({ store: 'redis://…' }) to build one from a URL, a Keyv or an adapter.`);
     const o = resolveOptions(options);
-    this.store = createStore(options.store);
+    this.store = options.store;
     this.keyPrefix = o.keyPrefix;
     this.version = o.version;
     this.defaultTtl = o.defaultTtl;
@@ -518,9 +519,4 @@ export class Cache extends EventEmitter<CacheEvents> {
     });
     return next;
   }
-}
-
-/** Create a cache. `createCache({ store: 'redis://127.0.0.1:6379' })`. */
-export function createCache(options: CacheOptions = {}): Cache {
-  return new Cache(options);
 }

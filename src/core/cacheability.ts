@@ -1,5 +1,5 @@
-import type { EpochMs } from './clock.js';
-import { CacheError } from './errors.js';
+import type { EpochMs } from '../contracts/clock.js';
+import { CacheError } from '../contracts/errors.js';
 
 /**
  * Cacheability that bubbles (Drupal's render cache): what a cached value depends on, handed from

@@ -1,7 +1,7 @@
-import type { EpochMs } from './clock.js';
-import type { Clock } from './clock.js';
+import type { EpochMs } from '../contracts/clock.js';
+import type { Clock } from '../contracts/clock.js';
 import { freshness, isEnvelope, type Envelope } from './envelope.js';
-import { CacheError } from './errors.js';
+import { CacheError } from '../contracts/errors.js';
 import type { Flights } from './flights.js';
 import type { GuardedStore } from './guarded-store.js';
 import { checkNonNegative } from './options.js';

@@ -1,4 +1,4 @@
-import type { EpochMs } from './clock.js';
+import type { EpochMs } from '../contracts/clock.js';
 
 /**
  * What the cache writes to a store. The key stays Django-shaped (so invalidation from code is a
@@ -41,6 +41,14 @@ export function isEnvelope(raw: unknown): raw is Envelope {
     (e.tags === undefined || (typeof e.tags === 'object' && e.tags !== null)) &&
     (e.dg === undefined || typeof e.dg === 'string')
   );
+}
+
+/**
+ * The hard expiry an envelope carries, epoch ms; `undefined` for anything else or one that never
+ * expires. Injected into the first tier (src/compose/tiered.ts), which must not read envelopes.
+ */
+export function envelopeExpiry(value: unknown): EpochMs | undefined {
+  return isEnvelope(value) && value.exp !== null ? value.exp : undefined;
 }
 
 export type Freshness = 'fresh' | 'stale' | 'expired';

@@ -1,6 +1,6 @@
 import type { Cacheability } from './cacheability.js';
 import type { ChangeLog } from './change-log.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../contracts/clock.js';
 import type { Entries } from './entries.js';
 import { freshness, isEnvelope, type Envelope } from './envelope.js';
 import type { Flight, Flights } from './flights.js';

@@ -1,5 +1,5 @@
-import type { Clock } from './clock.js';
-import { CacheError, CircuitOpenError, StoreTimeoutError } from './errors.js';
+import type { Clock } from '../contracts/clock.js';
+import { CacheError, CircuitOpenError, StoreTimeoutError } from '../contracts/errors.js';
 
 export interface BreakerOptions {
   /** Consecutive failures that open the circuit (default 5). */

@@ -1,5 +1,5 @@
-import type { Store } from '../stores/types.js';
-import { CacheError } from './errors.js';
+import type { Store } from '../contracts/store.js';
+import { CacheError } from '../contracts/errors.js';
 import type { StoreGuard } from './guard.js';
 
 interface PendingRead {

@@ -15,7 +15,7 @@
  */
 import { hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import { CacheError } from './errors.js';
+import { CacheError } from '../contracts/errors.js';
 
 /** Builds the stored key from your key, the prefix and the version (Django's KEY_FUNCTION). */
 export type KeyFunction = (key: string, keyPrefix: string, version: number) => string;

@@ -1,16 +1,16 @@
-import type { StoreSpec } from '../stores/create-store.js';
-import type { DistributedLock } from '../stores/lock.js';
-import { systemClock, type Clock } from './clock.js';
-import { CacheError } from './errors.js';
+import type { DistributedLock } from '../contracts/lock.js';
+import type { Store, StoreSpec } from '../contracts/store.js';
+import { systemClock, type Clock } from '../contracts/clock.js';
+import { CacheError } from '../contracts/errors.js';
 import type { BreakerOptions } from './guard.js';
 import { PURGE_RETRY_DEFAULTS, type Purger, type PurgeRetryOptions } from './purge.js';
 import type { CacheLogger } from './report.js';
 import { defaultKeyFunction, type KeyFunction } from './keys.js';
 import { describe, resolveTtl, type TtlSeconds } from './ttl.js';
-import { MAX_TIMER_MS } from '../stores/ms.js';
+import { MAX_TIMER_MS } from '../shared/ms.js';
 
 export interface CacheOptions {
-  /** Where values live: a URL (`"memory"`, `"sqlite://cache.db"`, `"redis://127.0.0.1:6379"`), a Keyv, an adapter or a Store. Default `"memory"`. */
+  /** Where values live: a URL (`"memory"`, `"sqlite://cache.db"`, `"redis://127.0.0.1:6379"`), a Keyv, an adapter or a Store; `createCache` builds the store. Default `"memory"`. */
   store?: StoreSpec;
   /** Prepended to every key (Django's KEY_PREFIX). Default `""`. */
   keyPrefix?: string;
@@ -60,6 +60,9 @@ export interface CacheOptions {
   purgeRetry?: PurgeRetryOptions;
 }
 
+/** What the `Cache` constructor takes: the options with the store already built (`createCache` builds it from a URL). */
+export type CoreCacheOptions = Omit<CacheOptions, 'store'> & { store: Store };
+
 export interface LockOptions {
   lock: DistributedLock;
   ttlMs: number;
@@ -87,7 +90,7 @@ export interface ResolvedOptions {
 const MAX_PREFIX_LENGTH = 100;
 
 /** Defaults, and early errors that say what is allowed (programmer errors fail in the constructor). */
-export function resolveOptions(options: CacheOptions): ResolvedOptions {
+export function resolveOptions(options: Omit<CacheOptions, 'store'>): ResolvedOptions {
   const defaultTtl = options.defaultTtl === undefined ? 300 : options.defaultTtl;
   resolveTtl(defaultTtl, null); // throws on a TTL that is not a number or null
   const keyPrefix = options.keyPrefix ?? '';
@@ -175,4 +178,3 @@ export function checkNonNegative(value: number, name: string): number {
   if (typeof value !== 'number' || !(value >= 0)) throw new CacheError('ERR_CACHE_OPTIONS', `"${name}" must be zero or a positive number; got ${describe(value)}.`);
   return value;
 }
-export { MAX_TIMER_MS } from '../stores/ms.js';

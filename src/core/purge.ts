@@ -4,7 +4,7 @@
  * exponential backoff and every failure is reported (the `error` event, `stats().purgeErrors`,
  * `stats().purgesLost`), so none is silently dropped and none blocks the app.
  */
-import { PurgeError } from './errors.js';
+import { PurgeError } from '../contracts/errors.js';
 
 /** Something in front of the app that can drop its copies of pages by tag (Varnish, Fastly, Cloudflare…). */
 export interface Purger {

@@ -4,8 +4,8 @@
  * breaker opening and closing, and every burst of timeouts are written once to a logger (console
  * by default). The rest is counted in `stats()` and emitted as `error` events.
  */
-import type { Clock } from './clock.js';
-import { explainConnectError, StoreTimeoutError } from './errors.js';
+import type { Clock } from '../contracts/clock.js';
+import { explainConnectError, StoreTimeoutError } from '../contracts/errors.js';
 
 /**
  * Where the cache reports trouble: `console`, a pino or winston logger, or anything with a `warn`

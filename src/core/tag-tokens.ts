@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Clock } from './clock.js';
+import type { Clock } from '../contracts/clock.js';
 import type { Envelope } from './envelope.js';
 import type { GuardedStore } from './guarded-store.js';
 

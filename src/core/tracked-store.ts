@@ -1,4 +1,4 @@
-import type { Store, StoreEntry, StoreUsage } from '../stores/types.js';
+import type { Store, StoreEntry, StoreUsage } from '../contracts/store.js';
 import type { ChangeLog } from './change-log.js';
 
 /**

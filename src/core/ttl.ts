@@ -1,4 +1,4 @@
-import { CacheError } from './errors.js';
+import { CacheError } from '../contracts/errors.js';
 
 /** Seconds, as in Django: `null` means "never expires". */
 export type TtlSeconds = number | null;

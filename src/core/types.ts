@@ -1,5 +1,5 @@
 import type { Cacheability } from './cacheability.js';
-import type { EpochMs } from './clock.js';
+import type { EpochMs } from '../contracts/clock.js';
 import type { ReadScope } from './read-plans.js';
 import type { TtlInput } from './ttl.js';
 

@@ -1,7 +1,7 @@
 /**
  * Conditional requests answered from the cache: pure functions over header records.
  */
-import type { EpochMs } from '../core/clock.js';
+import type { EpochMs } from '../contracts/clock.js';
 import { single, type HeaderRecord, type RequestHeaders } from './headers.js';
 
 const ENTITY_TAG = /(?:W\/)?"[^"]*"/g;

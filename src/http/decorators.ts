@@ -10,7 +10,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { onHeaders } from './capture.js';
-import { PageCacheError } from './errors.js';
+import { PageCacheError } from '../contracts/errors.js';
 import type { PageMiddleware } from './middleware.js';
 import { checkDirectives, mergeCacheControl, mergeVary, NEVER_CACHE, type CacheControlDirectives } from './patch.js';
 

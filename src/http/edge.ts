@@ -10,7 +10,7 @@
  */
 import { createHash, createHmac } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { PageCacheError } from './errors.js';
+import { PageCacheError } from '../contracts/errors.js';
 
 export type EdgeProxy = 'fastly' | 'cloudflare' | 'varnish';
 

@@ -11,7 +11,7 @@
  * stale window), so pages are fresh, stale and expired exactly as fragments are.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { EpochMs } from '../core/clock.js';
+import type { EpochMs } from '../contracts/clock.js';
 import type { HeaderRecord } from './headers.js';
 
 /** The header-list entry of a URL: which request fields its responses vary on. */

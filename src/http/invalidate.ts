@@ -1,6 +1,6 @@
 import type { Cache } from '../core/cache.js';
 import { parseIndex } from './entry.js';
-import { PageCacheError } from './errors.js';
+import { PageCacheError } from '../contracts/errors.js';
 import type { RequestHeaders } from './headers.js';
 import { implicitKeyFields, normalizeHost, normalizeQuery, pageKey, urlTag, variantFields, type PageAddress, type Scheme } from './keys.js';
 

@@ -2,11 +2,11 @@ import type { IncomingMessage } from 'node:http';
 import type { Cache } from '../core/cache.js';
 import { resolveTtl, type TtlInput, type TtlSeconds } from '../core/ttl.js';
 import { resolveEdge, type EdgeOptions, type ResolvedEdge } from './edge.js';
-import { PageCacheError } from './errors.js';
+import { PageCacheError } from '../contracts/errors.js';
 import { implicitKeyFields } from './keys.js';
 import type { PageSkipReason } from './policy.js';
 import type { PageApp } from './refresh.js';
-import { MAX_TIMER_MS } from '../core/options.js';
+import { MAX_TIMER_MS } from '../shared/ms.js';
 
 /** Options of `cachePage` and `cacheMiddleware`. */
 export interface PageCacheOptions {

@@ -3,7 +3,7 @@
  * `patch_cache_control`, `patch_vary_headers`, `add_never_cache_headers` and the header part of
  * `patch_response_headers`.
  */
-import { PageCacheError } from './errors.js';
+import { PageCacheError } from '../contracts/errors.js';
 
 interface CommonDirectives {
   noCache?: boolean;

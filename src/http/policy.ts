@@ -5,7 +5,7 @@
  */
 import CachePolicy from 'http-cache-semantics';
 import type { Cacheability } from '../core/cacheability.js';
-import type { Clock, EpochMs } from '../core/clock.js';
+import type { Clock, EpochMs } from '../contracts/clock.js';
 import type { TtlSeconds } from '../core/ttl.js';
 import type { PageEntry } from './entry.js';
 import { fieldNames, single, type HeaderRecord, type RequestHeaders } from './headers.js';

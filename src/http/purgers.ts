@@ -3,7 +3,7 @@
  * purge request, with the keys encoded as the response header announced them (edge.ts). A
  * non-2xx answer, a network error or a timeout rejects, so the cache retries and reports it.
  */
-import { CacheError } from '../core/errors.js';
+import { CacheError } from '../contracts/errors.js';
 import type { Purger } from '../core/purge.js';
 import { edgePurgeKeys, resolveEdge, type EdgeOptions } from './edge.js';
 

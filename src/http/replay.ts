@@ -3,7 +3,7 @@
  * when the request's validators match.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { EpochMs } from '../core/clock.js';
+import type { EpochMs } from '../contracts/clock.js';
 import { notModified, notModifiedHeaders } from './conditional.js';
 import { decodeBody, type PageEntry } from './entry.js';
 

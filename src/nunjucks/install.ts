@@ -1,6 +1,6 @@
 import nunjucks from 'nunjucks';
 import type { Cache } from '../core/cache.js';
-import { CacheError } from '../core/errors.js';
+import { CacheError } from '../contracts/errors.js';
 import { describe } from '../core/ttl.js';
 import { isCacheableValue } from '../core/cacheability.js';
 import { reportDeclared } from './bubbling.js';

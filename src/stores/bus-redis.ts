@@ -1,5 +1,8 @@
 import type { RedisClientType } from '@keyv/redis';
-import { Backlog, BusLink, checkMs, decode, newOrigin, withTimeout, type BusListener, type Invalidation, type InvalidationBus } from './bus.js';
+import type { BusListener, Invalidation, InvalidationBus } from '../contracts/bus.js';
+import { checkMs } from '../shared/ms.js';
+import { withTimeout } from '../shared/timeout.js';
+import { Backlog, BusLink, decode, newOrigin } from './bus.js';
 import { requireDriver } from './drivers.js';
 import { destroyClient, openClient, type RedisConnection } from './redis-connection.js';
 

@@ -5,7 +5,7 @@
  * it when it first connects (so importing the library loads no driver).
  */
 import { createRequire } from 'node:module';
-import { MissingDriverError } from '../core/errors.js';
+import { MissingDriverError } from '../contracts/errors.js';
 
 /** The package each store loads, by the store kind that needs it. */
 export const DRIVERS = {

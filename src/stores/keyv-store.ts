@@ -1,9 +1,9 @@
 import type { Keyv } from 'keyv';
-import { CacheError } from '../core/errors.js';
+import { CacheError } from '../contracts/errors.js';
 import { FOREIGN_VALUE, withFastPath } from './serialize.js';
 
 export { FOREIGN_VALUE } from './serialize.js';
-import type { Store, StoreEntry, StoreUsage } from './types.js';
+import type { Store, StoreEntry, StoreUsage } from '../contracts/store.js';
 
 export interface KeyvStoreOptions {
   kind: string;

@@ -1,8 +1,8 @@
 import { Keyv, type KeyvStoreAdapter, type StoredData } from 'keyv';
 import { LRUCache } from 'lru-cache';
-import { EntryTooLargeError, StoreSpecError } from '../core/errors.js';
+import { EntryTooLargeError, StoreSpecError } from '../contracts/errors.js';
 import { KeyvStore } from './keyv-store.js';
-import type { Store } from './types.js';
+import type { Store } from '../contracts/store.js';
 
 export interface MemoryStoreOptions {
   /** Byte budget for keys and values together (default 64 MiB). Least recently used entries go first. */

@@ -1,10 +1,10 @@
 import { Keyv } from 'keyv';
-import { StoreSpecError } from '../core/errors.js';
+import { StoreSpecError } from '../contracts/errors.js';
 import { importDriver, requireDriver } from './drivers.js';
 import { KeyvStore } from './keyv-store.js';
 import { loadPg } from './pg.js';
-import type { Store } from './types.js';
-import { checkMs } from './ms.js';
+import type { Store } from '../contracts/store.js';
+import { checkMs } from '../shared/ms.js';
 
 export interface PostgresStoreOptions {
   /** `postgres://user:password@host:5432/database` (or `postgresql://`). */

@@ -1,7 +1,7 @@
 import type { RedisClientOptions, RedisClientType, RedisClusterOptions, RedisClusterType } from '@keyv/redis';
-import { StoreSpecError } from '../core/errors.js';
+import { StoreSpecError } from '../contracts/errors.js';
 import { importDriver } from './drivers.js';
-import { redactUrl } from './redact.js';
+import { redactUrl } from '../shared/redact.js';
 
 /** A Redis Cluster: a few seed nodes (the client discovers the rest) and options for every node. */
 export interface RedisClusterConfig {

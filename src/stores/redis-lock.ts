@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { RedisClientType, RedisClusterType } from '@keyv/redis';
-import { CacheError, StoreSpecError } from '../core/errors.js';
-import type { DistributedLock } from './lock.js';
+import { CacheError, StoreSpecError } from '../contracts/errors.js';
+import type { DistributedLock } from '../contracts/lock.js';
 import { requireDriver } from './drivers.js';
 import { openClient, openCluster, parseClusterUrl, type RedisConnection } from './redis-connection.js';
-import { redactUrl } from './redact.js';
-import { checkMs } from './ms.js';
+import { redactUrl } from '../shared/redact.js';
+import { checkMs } from '../shared/ms.js';
 
 export interface RedisLockOptions {
   /** Prepended to every lock key (default "njkc:lock:"). */

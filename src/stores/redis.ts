@@ -2,8 +2,8 @@ import { Keyv } from 'keyv';
 import { importDriver, requireDriver } from './drivers.js';
 import { KeyvStore } from './keyv-store.js';
 import { clientOptions, clusterOptions, destroyClient, type ClosableClient, type RedisConnection } from './redis-connection.js';
-import type { Store } from './types.js';
-import { checkMs } from './ms.js';
+import type { Store } from '../contracts/store.js';
+import { checkMs } from '../shared/ms.js';
 
 export type RedisStoreOptions = RedisConnection & {
   /** Namespace prepended to every key (default "njkc"); `clear()` removes only these keys. */

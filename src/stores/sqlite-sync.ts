@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { decodeRow, withFastPath } from './serialize.js';
-import type { StoreEntry } from './types.js';
+import type { StoreEntry } from '../contracts/store.js';
 
 /**
  * Synchronous access to the table `@keyv/sqlite` creates, through `better-sqlite3` (an optional

@@ -82,14 +82,3 @@ export function normalise(value: unknown): unknown {
   const text = JSON.stringify(value);
   return text === undefined ? undefined : (JSON.parse(text) as unknown);
 }
-
-/**
- * The absolute expiry carried by a value, epoch ms, when it says so: the cache's envelopes keep it
- * in `exp`. A value read from the shared store carries no TTL of its own, so this bounds how long
- * the tier keeps it.
- */
-export function expiryOf(value: unknown): number | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const exp = (value as { exp?: unknown }).exp;
-  return typeof exp === 'number' ? exp : undefined;
-}

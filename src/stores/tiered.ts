@@ -1,10 +1,11 @@
 import { EventEmitter } from 'node:events';
 import { LRUCache } from 'lru-cache';
-import { StoreSpecError } from '../core/errors.js';
-import type { Invalidation, InvalidationBus } from './bus.js';
-import { copy, expiryOf, hold, normalise, type Held } from './tier-values.js';
-import type { Store, StoreEntry, StoreUsage } from './types.js';
-import { checkMs } from './ms.js';
+import { StoreSpecError } from '../contracts/errors.js';
+import type { Invalidation, InvalidationBus } from '../contracts/bus.js';
+import type { EpochMs } from '../contracts/clock.js';
+import { copy, hold, normalise, type Held } from './tier-values.js';
+import type { Store, StoreEntry, StoreUsage } from '../contracts/store.js';
+import { checkMs } from '../shared/ms.js';
 
 export interface TieredStoreOptions {
   /**
@@ -19,6 +20,13 @@ export interface TieredStoreOptions {
    * should an invalidation be lost in a way the bus cannot notice.
    */
   maxAgeMs?: number;
+  /**
+   * The absolute expiry a value carries, epoch ms (`undefined`: none it can tell). A value read
+   * from the shared store comes without a TTL, so this bounds how long the tier keeps it. The tier
+   * knows nothing of what the cache stores: `createTieredStore` passes the cache's own reader of
+   * its envelopes; without one, a value read is kept until evicted, invalidated or `maxAgeMs`.
+   */
+  expiryOf?: (value: unknown) => EpochMs | undefined;
 }
 
 export interface TierEvents {
@@ -76,6 +84,7 @@ export class TieredStore extends EventEmitter<TierEvents> implements Store {
   readonly #lru: LRUCache<string, Entry>;
   readonly #maxBytes: number;
   readonly #maxAgeMs: number | undefined;
+  readonly #expiryOf: (value: unknown) => EpochMs | undefined;
   #serving: boolean;
   /** Bumped by every invalidation seen here; reads note it when they start. */
   #epoch = 0;
@@ -98,6 +107,7 @@ export class TieredStore extends EventEmitter<TierEvents> implements Store {
     if (!Number.isInteger(this.#maxBytes) || this.#maxBytes <= 0) throw new StoreSpecError(`first tier "maxBytes" must be a positive whole number of bytes; got ${String(options.maxBytes)}.`);
     if (options.maxAgeMs !== undefined) checkMs(options.maxAgeMs, 'maxAgeMs', 'first tier');
     this.#maxAgeMs = options.maxAgeMs;
+    this.#expiryOf = options.expiryOf ?? (() => undefined);
     // Expiry is checked here on every read rather than given to lru-cache, whose per-entry TTL
     // bookkeeping costs time on every hit; expired entries wait for eviction within the budget.
     this.#lru = new LRUCache<string, Entry>({
@@ -316,7 +326,7 @@ export class TieredStore extends EventEmitter<TierEvents> implements Store {
 
   #fillFromRead(key: string, value: unknown, start: number): void {
     if (value === undefined || !this.#serving || this.#clearedAt > start || (this.#touched.get(key) ?? 0) > start) return;
-    const exp = expiryOf(value);
+    const exp = this.#expiryOf(value);
     const ttlMs = exp === undefined ? undefined : exp - Date.now();
     if (ttlMs !== undefined && ttlMs <= 0) return;
     this.#fill(key, hold(copy(value)), ttlMs);
@@ -335,12 +345,4 @@ export class TieredStore extends EventEmitter<TierEvents> implements Store {
     const ttl = this.#maxAgeMs === undefined ? ttlMs : Math.min(ttlMs ?? Infinity, this.#maxAgeMs);
     this.#lru.set(key, { value: held.value, bytes: held.bytes, expires: ttl === undefined ? undefined : Date.now() + ttl });
   }
-}
-
-/**
- * Put a bounded in-process first tier in front of `shared`:
- * `createTieredStore(createRedisStore({ url }), { bus: createRedisBus(url) })`.
- */
-export function createTieredStore(shared: Store, options: TieredStoreOptions): TieredStore {
-  return new TieredStore(shared, options);
 }

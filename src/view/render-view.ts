@@ -1,7 +1,7 @@
 import type { Cache } from '../core/cache.js';
 import { Bubble, CACHEABILITY, implicitTag } from '../core/cacheability.js';
 import { viewKey } from '../core/keys.js';
-import { CacheError } from '../core/errors.js';
+import { CacheError } from '../contracts/errors.js';
 import type { TtlInput } from '../core/ttl.js';
 import { cacheOf, type NunjucksEnvironment } from '../nunjucks/install.js';
 import { render } from '../nunjucks/render.js';

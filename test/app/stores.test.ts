@@ -62,7 +62,7 @@ if (REDIS_URL === undefined) {
 describe('the demo shows store URLs through the library helper', () => {
   it('uses the same redactUrl as the library and the CLI', async () => {
     const app = await import('../../app/app.js');
-    const library = await import('../../src/index.js');
+    const library = await import('../../src/stores.js');
     expect(app.redactUrl).toBe(library.redactUrl);
     expect(app.redactUrl('redis://s3cret@127.0.0.1:6379/0')).toBe('redis://***@127.0.0.1:6379/0');
   });

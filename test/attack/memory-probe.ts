@@ -2,7 +2,8 @@
  * Run by prefetch-memory.test.ts in a child started with `node --expose-gc`: the heap the read plans
  * and the change log retain after many distinct templates, keys and a huge deleteMany, as JSON.
  */
-import { createCache, type Store } from '../../src/index.js';
+import { createCache } from '../../src/index.js';
+import type { Store } from '../../src/stores.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) throw new Error('run with node --expose-gc');

@@ -5,7 +5,11 @@
  */
 import type nunjucks from 'nunjucks';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createCache, createEnvironment, createStore, createTieredStore, ManualClock, type Cache, type InvalidationBus, type BusListener, type Store } from '../../src/index.js';
+import { createCache, type Cache } from '../../src/index.js';
+import { createEnvironment } from '../../src/nunjucks.js';
+import { createStore, createTieredStore, type InvalidationBus, type Store } from '../../src/stores.js';
+import { ManualClock } from '../../src/testing.js';
+import type { BusListener } from '../../src/contracts/bus.js';
 import { countingStore, MapLoader } from '../support/stores.js';
 
 const CARD = '<% cache 600 card post.id tags=["post:" + post.id] %>[{{ post.title }}{{ touch(post) }}]<% endcache %>';

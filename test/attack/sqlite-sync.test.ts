@@ -8,7 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type nunjucks from 'nunjucks';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createCache, createEnvironment, createSqliteStore, makeKey, ManualClock } from '../../src/index.js';
+import { createCache } from '../../src/index.js';
+import { createEnvironment } from '../../src/nunjucks.js';
+import { createSqliteStore } from '../../src/stores.js';
+import { ManualClock } from '../../src/testing.js';
+import { makeKey } from '../../src/core/keys.js';
 import { MapLoader } from '../support/stores.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'njkc-attack-sqlite-'));

@@ -5,7 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createCache, createStore, type DistributedLock } from '../../src/index.js';
+import { createCache } from '../../src/index.js';
+import { createStore, type DistributedLock } from '../../src/stores.js';
 
 /** A lock shared by two caches in this process, standing in for the Redis lock between two processes. */
 function sharedLock(): DistributedLock & { acquired: number } {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createCache, createStore, fragmentKey, makeKey, viewKey } from '../../src/index.js';
+import { createCache, fragmentKey, viewKey } from '../../src/index.js';
+import { createStore } from '../../src/stores.js';
+import { makeKey } from '../../src/core/keys.js';
 
 describe('fragmentKey', () => {
   it('is the bare name without vary-on values', () => {

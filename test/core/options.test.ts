@@ -3,7 +3,9 @@
  * `timeoutMs` that large would time every store call out at once) are refused when given.
  */
 import { describe, expect, it } from 'vitest';
-import { StoreSpecError, cachePage, createCache, createMemoryStore, createPostgresBus, createPostgresStore, createRedisBus, createRedisLock, createRedisStore, createSqliteStore, createTieredStore, type DistributedLock } from '../../src/index.js';
+import { StoreSpecError, createCache } from '../../src/index.js';
+import { cachePage } from '../../src/http.js';
+import { createMemoryStore, createPostgresBus, createPostgresStore, createRedisBus, createRedisLock, createRedisStore, createSqliteStore, createTieredStore, type DistributedLock } from '../../src/stores.js';
 
 const TOO_LONG = 2 ** 31;
 const LONGEST = 2 ** 31 - 1;

@@ -3,7 +3,10 @@
  * burst of timeouts reach the `logger` once; `connect()` rejects with the cause.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { type Cache, CacheError, createCache, createMemoryStore, ManualClock, StoreConnectError, type CacheLogger, type Store } from '../../src/index.js';
+import { type Cache, CacheError, createCache, StoreConnectError } from '../../src/index.js';
+import { createMemoryStore, type Store } from '../../src/stores.js';
+import { ManualClock } from '../../src/testing.js';
+import type { CacheLogger } from '../../src/core/report.js';
 import { closedPort } from '../cli/support.js';
 import { docOutput } from '../docs/support/docs.js';
 

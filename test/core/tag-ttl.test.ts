@@ -4,7 +4,9 @@
  * invalidated it. (They used to be written without expiry: one permanent key per tag ever used.)
  */
 import { describe, expect, it } from 'vitest';
-import { ManualClock, createCache, createMemoryStore, type Store, type StoreEntry } from '../../src/index.js';
+import { createCache } from '../../src/index.js';
+import { createMemoryStore, type Store, type StoreEntry } from '../../src/stores.js';
+import { ManualClock } from '../../src/testing.js';
 
 /** The memory store, recording the TTL of every write to a tag token. */
 function recording(): { store: Store; tokenWrites: Array<{ key: string; value: unknown; ttlMs: number | undefined }> } {

@@ -2,28 +2,13 @@
  * docs/api.md, the scale-out and HTTP sections: short examples, run for real (Redis and
  * PostgreSQL ones when REDIS_URL / POSTGRES_URL are set).
  */
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  cacheControl,
-  cacheMiddleware,
-  cachePage,
-  createCache,
-  createPostgresBus,
-  createPostgresStore,
-  createRedisBus,
-  createRedisLock,
-  createRedisStore,
-  createTieredStore,
-  DEFAULT_TIER_BYTES,
-  invalidatePage,
-  neverCache,
-  pageKey,
-  PageCacheError,
-  varyOnCookie,
-  varyOnHeaders,
-} from '../../src/index.js';
+import { createCache, PageCacheError } from '../../src/index.js';
+import { cacheControl, cacheMiddleware, cachePage, invalidatePage, neverCache, onHeaders, varyOnCookie, varyOnHeaders } from '../../src/http.js';
+import { createPostgresBus, createPostgresStore, createRedisBus, createRedisLock, createRedisStore, createTieredStore, DEFAULT_TIER_BYTES } from '../../src/stores.js';
 import { POSTGRES_URL, REDIS_URL, announceSkip, uniquePrefix } from '../support/env.js';
 import { enterSite } from './support/docs.js';
 
@@ -107,11 +92,26 @@ describe('HTTP', () => {
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
-    // #region pageKey
-    pageKey({ keyPrefix: 'site', method: 'GET', address: { scheme: 'https', host: 'example.com', path: '/list', query: '?a=1&b=2' } });
-    // 'page-vary:site:GET:https://example.com/list?a=1&b=2': the URL's entry listing its Vary fields
-    // #endregion
-    expect(pageKey({ keyPrefix: 'site', method: 'GET', address: { scheme: 'https', host: 'example.com', path: '/list', query: '?a=1&b=2' } })).toBe('page-vary:site:GET:https://example.com/list?a=1&b=2');
     expect(() => varyOnHeaders()).toThrow(PageCacheError);
+  });
+
+  it('onHeaders', async () => {
+    const server = createServer((req, res) => {
+      // #region onHeaders
+      const started = performance.now();
+      onHeaders(res, () => res.setHeader('Server-Timing', `app;dur=${(performance.now() - started).toFixed(1)}`));
+      // #endregion
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+    });
+    server.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const response = await fetch(`http://127.0.0.1:${port}/`);
+      expect(response.headers.get('server-timing')).toMatch(/^app;dur=\d+\.\d$/);
+      expect(response.headers.get('content-type')).toBe('text/plain');
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

@@ -4,7 +4,11 @@
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type Cache, cacheMiddleware, cachePage, createCache, createEnvironment, createSqliteStore, fragmentKey, ManualClock, render } from '../../src/index.js';
+import { type Cache, createCache, fragmentKey } from '../../src/index.js';
+import { createEnvironment, render } from '../../src/nunjucks.js';
+import { cacheMiddleware, cachePage } from '../../src/http.js';
+import { createSqliteStore } from '../../src/stores.js';
+import { ManualClock } from '../../src/testing.js';
 import { docOutput, enterSite } from './support/docs.js';
 import { captureLog, runExample } from './support/run.js';
 

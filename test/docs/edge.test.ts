@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import express from 'express';
 import nunjucks from 'nunjucks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cacheable, cachePage, createCache, createEnvironment, createCloudflarePurger, createFastlyPurger, createVarnishPurger, formatEdgeHeader, installCache, renderString } from '../../src/index.js';
+import { cacheable, createCache } from '../../src/index.js';
+import { createEnvironment, installCache, renderString } from '../../src/nunjucks.js';
+import { cachePage, createCloudflarePurger, createFastlyPurger, createVarnishPurger, formatEdgeHeader } from '../../src/http.js';
 
 let fake: Server;
 const seen: { method?: string; url?: string; body: string; headers: IncomingMessage['headers'] }[] = [];

@@ -2,7 +2,9 @@
  * docs/fragments.md: every example runs here and prints what the page says it prints.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createCache, createEnvironment, fragmentKey, ManualClock, render, renderString } from '../../src/index.js';
+import { createCache, fragmentKey } from '../../src/index.js';
+import { createEnvironment, render, renderString } from '../../src/nunjucks.js';
+import { ManualClock } from '../../src/testing.js';
 import { db } from './examples/db.js';
 import { docOutput, enterSite } from './support/docs.js';
 import { relativeMessage, runExample } from './support/run.js';

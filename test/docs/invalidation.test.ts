@@ -2,7 +2,9 @@
  * docs/invalidation.md: each way to make an entry miss, run as the page shows it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCache, createEnvironment, fragmentKey, ManualClock, render } from '../../src/index.js';
+import { createCache, fragmentKey } from '../../src/index.js';
+import { createEnvironment, render } from '../../src/nunjucks.js';
+import { ManualClock } from '../../src/testing.js';
 import { docOutput, enterSite } from './support/docs.js';
 import { captureLog, runExample } from './support/run.js';
 

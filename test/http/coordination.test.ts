@@ -3,7 +3,10 @@
  */
 import type { RequestListener } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ManualClock, PageCacheError, cachePage, createCache, createMemoryStore, invalidatePage, type Cache, type DistributedLock, type PageCacheOptions, type Store } from '../../src/index.js';
+import { PageCacheError, createCache, type Cache } from '../../src/index.js';
+import { cachePage, invalidatePage, type PageCacheOptions } from '../../src/http.js';
+import { ManualClock } from '../../src/testing.js';
+import { createMemoryStore, type DistributedLock, type Store } from '../../src/stores.js';
 import { FRAMEWORKS, counter, serve, tick, type Handler, type TestServer } from './support.js';
 
 /** Resolves when `check` holds (polling), or fails after `ms`. */

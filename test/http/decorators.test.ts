@@ -2,7 +2,9 @@
  * Django's caching decorators as middleware: neverCache, cacheControl, varyOnHeaders, varyOnCookie.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ManualClock, PageCacheError, cacheControl, cachePage, createCache, neverCache, varyOnCookie, varyOnHeaders, type Cache, type PageMiddleware } from '../../src/index.js';
+import { PageCacheError, createCache, type Cache } from '../../src/index.js';
+import { cacheControl, cachePage, neverCache, varyOnCookie, varyOnHeaders, type PageMiddleware } from '../../src/http.js';
+import { ManualClock } from '../../src/testing.js';
 import { FRAMEWORKS, counter, serve, type Handler, type TestServer } from './support.js';
 
 describe.each(FRAMEWORKS)('decorators on %s', (framework) => {

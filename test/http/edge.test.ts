@@ -6,18 +6,10 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  cachePage,
-  createCache,
-  createCloudflarePurger,
-  createFastlyPurger,
-  createVarnishPurger,
-  formatEdgeHeader,
-  PageCacheError,
-  type PurgeError,
-  type CacheErrorEvent,
-  type Purger,
-} from '../../src/index.js';
+import { createCache, PageCacheError, type PurgeError } from '../../src/index.js';
+import { cachePage, createCloudflarePurger, createFastlyPurger, createVarnishPurger, formatEdgeHeader } from '../../src/http.js';
+import type { Purger } from '../../src/core/purge.js';
+import type { CacheErrorEvent } from '../../src/core/types.js';
 
 describe('formatEdgeHeader', () => {
   it('writes each proxy’s header with its separator', () => {

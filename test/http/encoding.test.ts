@@ -6,7 +6,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cachePage, createCache, type Cache, type PageSkipReason } from '../../src/index.js';
+import { createCache, type Cache } from '../../src/index.js';
+import { cachePage } from '../../src/http.js';
+import type { PageSkipReason } from '../../src/http/policy.js';
 import { FRAMEWORKS, serve, type TestServer } from './support.js';
 
 /** The structure of `compression`: decides at writeHead, passes through what is already encoded. */

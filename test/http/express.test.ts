@@ -7,7 +7,9 @@ import { fileURLToPath } from 'node:url';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import nunjucks from 'nunjucks';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ManualClock, cacheMiddleware, cachePage, createCache, neverCache, type Cache } from '../../src/index.js';
+import { createCache, type Cache } from '../../src/index.js';
+import { cacheMiddleware, cachePage, neverCache } from '../../src/http.js';
+import { ManualClock } from '../../src/testing.js';
 import { counter, listen, tick, type TestServer } from './support.js';
 
 const views = fileURLToPath(new URL('./fixtures', import.meta.url));

@@ -3,7 +3,9 @@
  * items 17 and 18), on Express 5 and node:http. Each case fails without its fix.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ManualClock, cachePage, createCache, type Cache, type PageCacheOptions } from '../../src/index.js';
+import { createCache, type Cache } from '../../src/index.js';
+import { cachePage, type PageCacheOptions } from '../../src/http.js';
+import { ManualClock } from '../../src/testing.js';
 import { pageKey, urlTag } from '../../src/http/keys.js';
 import { FRAMEWORKS, counter, serve, type Handler, type TestServer } from './support.js';
 

@@ -6,7 +6,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cacheMiddleware, cachePage, createCache, type Cache, type DistributedLock, type PageCacheOptions } from '../../src/index.js';
+import { createCache, type Cache } from '../../src/index.js';
+import { cacheMiddleware, cachePage, type PageCacheOptions } from '../../src/http.js';
+import type { DistributedLock } from '../../src/stores.js';
 import { FRAMEWORKS, brokenStore, counter, serve, tick, type Handler, type TestServer } from './support.js';
 
 const sha = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex');

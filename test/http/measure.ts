@@ -20,7 +20,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 
-type Library = typeof import('../../src/index.js');
+type Library = typeof import('../../src/index.js') & typeof import('../../src/http.js');
 const DIST = process.argv.includes('--dist');
 
 /** A ~6 KB HTML page, the same bytes from both servers. */
@@ -30,7 +30,8 @@ type Kind = 'plain' | 'cached';
 
 async function serve(kind: Kind): Promise<void> {
   // A computed specifier, so the type checker does not require a build.
-  const library = (await import(DIST ? ['..', '..', 'dist', 'src', 'index.js'].join('/') : '../../src/index.js')) as Library;
+  const entry = async (name: string): Promise<object> => (await import(DIST ? ['..', '..', 'dist', 'src', `${name}.js`].join('/') : `../../src/${name}.js`)) as object;
+  const library = { ...(await entry('index')), ...(await entry('http')) } as Library;
   const { cachePage, createCache } = library;
   const send = (res: import('node:http').ServerResponse): void => {
     res.setHeader('Content-Type', 'text/html; charset=utf-8');

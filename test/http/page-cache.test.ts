@@ -5,7 +5,9 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ManualClock, cachePage, createCache, type Cache, type PageCacheOptions } from '../../src/index.js';
+import { createCache, type Cache } from '../../src/index.js';
+import { cachePage, type PageCacheOptions } from '../../src/http.js';
+import { ManualClock } from '../../src/testing.js';
 import { FRAMEWORKS, counter, serve, type Handler, type TestServer } from './support.js';
 
 describe.each(FRAMEWORKS)('cachePage on %s', (framework) => {

@@ -3,7 +3,9 @@
  * other serves, Vary keeps users apart across instances, and invalidation from one reaches both.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { cachePage, createCache, createRedisLock, invalidatePage, type Cache, type CacheOptions } from '../../src/index.js';
+import { createCache, type Cache, type CacheOptions } from '../../src/index.js';
+import { createRedisLock } from '../../src/stores.js';
+import { cachePage, invalidatePage } from '../../src/http.js';
 import { REDIS_URL, announceSkip, uniquePrefix } from '../support/env.js';
 import { counter, serve, tick, type Handler, type TestServer } from './support.js';
 

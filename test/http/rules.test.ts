@@ -3,7 +3,7 @@
  * is a conditional request satisfied? how are headers patched?
  */
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/index.js';
+import { ManualClock } from '../../src/testing.js';
 import { notModified } from '../../src/http/conditional.js';
 import { hostAllowed, normalizeHost, normalizeQuery, pageKey, requestAddress, type PageAddress } from '../../src/http/keys.js';
 import { mergeCacheControl, mergeVary } from '../../src/http/patch.js';

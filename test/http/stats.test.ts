@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { cachePage, createCache, type Cache } from '../../src/index.js';
+import { createCache, type Cache } from '../../src/index.js';
+import { cachePage } from '../../src/http.js';
 import { serve, type TestServer } from './support.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'njkc-page-stats-'));

@@ -5,7 +5,8 @@
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { createMemoryStore, type PageMiddleware, type Store } from '../../src/index.js';
+import type { PageMiddleware } from '../../src/http.js';
+import { createMemoryStore, type Store } from '../../src/stores.js';
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => unknown;
 

@@ -8,7 +8,11 @@ import { fileURLToPath } from 'node:url';
 import express from 'express';
 import type nunjucks from 'nunjucks';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ManualClock, cacheable, cachePage, createCache, createEnvironment, createMemoryStore, createStore, fragmentKey, render, renderView, type Cache } from '../../src/index.js';
+import { cacheable, createCache, fragmentKey, type Cache } from '../../src/index.js';
+import { createEnvironment, render, renderView } from '../../src/nunjucks.js';
+import { cachePage } from '../../src/http.js';
+import { createMemoryStore, createStore } from '../../src/stores.js';
+import { ManualClock } from '../../src/testing.js';
 import { listen, type TestServer } from '../http/support.js';
 import { countingStore, MapLoader } from '../support/stores.js';
 

@@ -1,6 +1,7 @@
 import nunjucks from 'nunjucks';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createCache, createEnvironment, installCache, render } from '../../src/index.js';
+import { createCache } from '../../src/index.js';
+import { createEnvironment, installCache, render } from '../../src/nunjucks.js';
 import { MapLoader } from '../support/stores.js';
 
 const cache = createCache();

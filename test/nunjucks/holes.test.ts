@@ -4,7 +4,8 @@
  */
 import nunjucks from 'nunjucks';
 import { describe, expect, it } from 'vitest';
-import { createCache, fragmentKey, installCache, render, renderString } from '../../src/index.js';
+import { createCache, fragmentKey } from '../../src/index.js';
+import { installCache, render, renderString } from '../../src/nunjucks.js';
 
 class TemplateMap extends nunjucks.Loader {
   constructor(readonly templates: Record<string, string>) {

@@ -5,7 +5,8 @@ import { join, resolve } from 'node:path';
 import express from 'express';
 import nunjucks from 'nunjucks';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createCache, installCache, render, renderString } from '../../src/index.js';
+import { createCache } from '../../src/index.js';
+import { installCache, render, renderString } from '../../src/nunjucks.js';
 
 const views = resolve(import.meta.dirname, '../fixtures/views');
 const cache = createCache();

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import nunjucks from 'nunjucks';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createCache, installCache, render } from '../../src/index.js';
+import { createCache } from '../../src/index.js';
+import { installCache, render } from '../../src/nunjucks.js';
 
 const cache = createCache();
 const dirs: string[] = [];

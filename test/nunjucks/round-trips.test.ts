@@ -5,7 +5,9 @@
  */
 import type nunjucks from 'nunjucks';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createCache, createEnvironment, createStore, fragmentKey, type Cache, type Store } from '../../src/index.js';
+import { createCache, fragmentKey, type Cache } from '../../src/index.js';
+import { createEnvironment } from '../../src/nunjucks.js';
+import { createStore, type Store } from '../../src/stores.js';
 import { countingStore, MapLoader } from '../support/stores.js';
 
 const PAGE = '<% cache 600 sidebar %><aside>{{ title }}</aside><% endcache %>' + '<% for post in posts %><% cache 600 card post.id post.updatedAt tags=["post:" + post.id] %><article>{{ post.title | upper }}{{ touch(post) }}</article><% endcache %><% endfor %>';

@@ -1,7 +1,9 @@
 import { EventEmitter } from 'node:events';
 import type nunjucks from 'nunjucks';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ManualClock, createCache, createEnvironment, fragmentKey, installCache, render, renderString, type Cache } from '../../src/index.js';
+import { createCache, fragmentKey, type Cache } from '../../src/index.js';
+import { createEnvironment, installCache, render, renderString } from '../../src/nunjucks.js';
+import { ManualClock } from '../../src/testing.js';
 import { MapLoader } from '../support/stores.js';
 
 const caches: Cache[] = [];

@@ -2,7 +2,8 @@
  * The package as a user meets it: packed with `npm pack`, installed with `nunjucks` into an empty
  * folder (from npm's cache when it has the packages, else from the registry). Store drivers are
  * optional peers, so the install is small and compiles nothing, and a store URL whose driver is
- * missing fails at once, naming the package to install.
+ * missing fails at once, naming the package to install. Every entry point (`.`, `./nunjucks`,
+ * `./http`, `./stores`, `./testing`) imports from the installed package, with its types.
  *
  * Needs `dist/` (`npm test` builds it first; run `npm run build` before running this file alone).
  */
@@ -11,6 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { dirname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -100,7 +102,8 @@ describe('npm install <tarball> nunjucks', () => {
   it('caches a template fragment in memory out of the box', async () => {
     const out = await node(`
       import nunjucks from 'nunjucks';
-      import { createCache, installCache, renderString } from 'nunjucks-fragment-cache';
+      import { createCache } from 'nunjucks-fragment-cache';
+      import { installCache, renderString } from 'nunjucks-fragment-cache/nunjucks';
       const cache = createCache();
       const env = installCache(new nunjucks.Environment(), cache);
       let renders = 0;
@@ -110,6 +113,87 @@ describe('npm install <tarball> nunjucks', () => {
       await cache.close();
     `);
     expect(out).toBe('<b>1</b> <b>1</b> 1');
+  });
+
+  /** package.json's entry points: `nunjucks-fragment-cache/http` → `src/http.ts`. */
+  const entries = (): Array<[string, string]> => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; exports: Record<string, string | { default: string }> };
+    return Object.entries(pkg.exports).flatMap(([subpath, target]) =>
+      typeof target === 'string' ? [] : [[subpath === '.' ? pkg.name : `${pkg.name}${subpath.slice(1)}`, target.default.replace(/^\.\/dist\//, '').replace(/\.js$/, '.ts')] as [string, string]],
+    );
+  };
+
+  it('imports every entry point from the installed package, each with the names its source exports', async () => {
+    expect(entries().map(([specifier]) => specifier)).toEqual(['nunjucks-fragment-cache', 'nunjucks-fragment-cache/nunjucks', 'nunjucks-fragment-cache/http', 'nunjucks-fragment-cache/stores', 'nunjucks-fragment-cache/testing']);
+    const out = await node(`
+      const names = {};
+      for (const specifier of ${JSON.stringify(entries().map(([specifier]) => specifier))}) names[specifier] = Object.keys(await import(specifier)).sort();
+      console.log(JSON.stringify(names));
+    `);
+    const expected: Record<string, string[]> = {};
+    for (const [specifier, source] of entries()) expected[specifier] = Object.keys((await import(pathToFileURL(join(ROOT, source)).href)) as object).sort();
+    expect(JSON.parse(out)).toEqual(expected);
+    // Internals are not reachable: only the declared entry points resolve.
+    await expect(node(`await import('nunjucks-fragment-cache/dist/src/core/keys.js');`)).rejects.toThrow(/ERR_PACKAGE_PATH_NOT_EXPORTED/);
+  });
+
+  it('type-checks an app that imports every entry point (types of each subpath)', async () => {
+    writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', strict: true, noEmit: true, skipLibCheck: true, types: ['node'], typeRoots: [join(ROOT, 'node_modules/@types')] }, files: ['types.ts'] }));
+    writeFileSync(join(app, 'types.ts'), `
+      import { createCache, type Cache, type CacheTypes } from 'nunjucks-fragment-cache';
+      import { createEnvironment, type RenderViewOptions } from 'nunjucks-fragment-cache/nunjucks';
+      import { cachePage, type HttpTypes } from 'nunjucks-fragment-cache/http';
+      import { createMemoryStore, type Store, type StoreTypes } from 'nunjucks-fragment-cache/stores';
+      import { ManualClock, describeStoreConformance, type ConformanceOptions } from 'nunjucks-fragment-cache/testing';
+      const store: Store = createMemoryStore();
+      const cache: Cache = createCache({ store, clock: new ManualClock() });
+      const fetchOptions: CacheTypes.FetchOptions = { ttl: 60 };
+      const view: RenderViewOptions = { key: 1 };
+      const edge: HttpTypes.EdgeProxy = 'varnish';
+      const usage: StoreTypes.StoreUsage = {};
+      const suite: ConformanceOptions = { makeStore: () => createMemoryStore() };
+      export { cache, fetchOptions, view, edge, usage, suite, createEnvironment, cachePage, describeStoreConformance };
+    `);
+    const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
+    const result = await run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: app, timeout: 60_000 }).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? String(error) }));
+    expect(result.stdout).toBe('');
+  }, 90_000);
+
+  it('runs the store conformance suite from ./testing without vitest installed (the runner is a parameter)', async () => {
+    expect(installed()).not.toContain('vitest');
+    const out = await node(`
+      import assert from 'node:assert/strict';
+      import { createMemoryStore } from 'nunjucks-fragment-cache/stores';
+      import { describeStoreConformance } from 'nunjucks-fragment-cache/testing';
+      // A runner of a few lines, on node:assert: what the suite needs of one.
+      const tests = [], after = [], path = [];
+      const matches = (actual, expected) => Object.entries(expected).every(([k, v]) => (v !== null && typeof v === 'object' ? matches(actual?.[k], v) : Object.is(actual?.[k], v)));
+      const runner = {
+        describe: (name, body) => { path.push(name); body(); path.pop(); },
+        it: (name, body) => tests.push([[...path, name].join(' > '), body]),
+        afterEach: (body) => after.push(body),
+        expect: (actual) => ({
+          toBe: (expected) => assert.ok(Object.is(actual, expected), String(actual) + ' is not ' + String(expected)),
+          toEqual: (expected) => assert.deepStrictEqual(actual, expected),
+          toBeUndefined: () => assert.equal(actual, undefined),
+          toMatchObject: (expected) => assert.ok(matches(actual, expected)),
+          rejects: {
+            toThrow: (pattern) => assert.rejects(actual, pattern),
+            toMatchObject: (expected) => assert.rejects(actual, (error) => matches(error, expected)),
+            toBeInstanceOf: (cls) => assert.rejects(actual, cls),
+          },
+        }),
+      };
+      describeStoreConformance(runner, 'memory', { makeStore: () => createMemoryStore() });
+      const failed = [];
+      for (const [name, body] of tests) {
+        try { await body(); } catch (error) { failed.push(name + ': ' + error.message); }
+        for (const hook of after) await hook();
+      }
+      console.log(tests.length, failed.length === 0 ? 'passed' : failed.join(' | '));
+    `);
+    expect(out).toMatch(/^\d+ passed$/);
+    expect(Number(out.split(' ')[0])).toBeGreaterThan(40);
   });
 
   it.each([

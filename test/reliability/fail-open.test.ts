@@ -1,6 +1,9 @@
 import type nunjucks from 'nunjucks';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ManualClock, createCache, createEnvironment, render, type Cache, type CacheErrorEvent } from '../../src/index.js';
+import { createCache, type Cache } from '../../src/index.js';
+import { createEnvironment, render } from '../../src/nunjucks.js';
+import { ManualClock } from '../../src/testing.js';
+import type { CacheErrorEvent } from '../../src/core/types.js';
 import { MapLoader, faultyStore } from '../support/stores.js';
 
 let cache: Cache;
@@ -83,7 +86,7 @@ describe('fail-open', () => {
     expect(s.renders()).toBe(before);
   });
 
-  it("probes at once when the store reports its connection ready again, not after the cool-down", async () => {
+  it('probes at once when the store reports its connection ready again, not after the cool-down', async () => {
     const faulty = faultyStore();
     let ready: Array<() => void> = [];
     // A store that says when its client (re)connected, as the Redis store does (Store.onReady).

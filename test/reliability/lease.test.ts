@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createCache, type Cache } from '../../src/index.js';
-import { ManualClock } from '../../src/index.js';
+import { ManualClock } from '../../src/testing.js';
 
 let cache: Cache;
 afterEach(() => cache?.close());

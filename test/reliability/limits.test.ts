@@ -1,6 +1,7 @@
 import type nunjucks from 'nunjucks';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createCache, createEnvironment, render, type Cache } from '../../src/index.js';
+import { createCache, type Cache } from '../../src/index.js';
+import { createEnvironment, render } from '../../src/nunjucks.js';
 import { MapLoader, faultyStore } from '../support/stores.js';
 
 let cache: Cache;

@@ -3,7 +3,8 @@
  * distinct keys through each in-process table and prints, as JSON, the heap each scenario leaves
  * behind after a full GC (bytes), next to the bound docs/reliability.md states for it.
  */
-import { createCache, fragmentKey, type Store } from '../../src/index.js';
+import { createCache, fragmentKey } from '../../src/index.js';
+import type { Store } from '../../src/stores.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) throw new Error('run with node --expose-gc');

@@ -14,7 +14,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cachePage, createCache, invalidatePage, type Cache } from '../../src/index.js';
+import { createCache, type Cache } from '../../src/index.js';
+import { cachePage, invalidatePage } from '../../src/http.js';
 import { REDIS_URL, announceSkip, uniquePrefix } from '../support/env.js';
 import { send } from '../http/support.js';
 

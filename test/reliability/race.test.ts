@@ -1,6 +1,7 @@
 import type nunjucks from 'nunjucks';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createCache, createEnvironment, render, type Cache } from '../../src/index.js';
+import { createCache, type Cache } from '../../src/index.js';
+import { createEnvironment, render } from '../../src/nunjucks.js';
 import { MapLoader, sleep } from '../support/stores.js';
 
 let cache: Cache;
@@ -75,7 +76,7 @@ describe('race-free invalidation', () => {
 describe('invalidations from other processes', () => {
   it('stop an in-flight render of the key from storing its older result', async () => {
     // A store that hears of other processes' changes (as a first tier on a bus does).
-    const { createMemoryStore } = await import('../../src/index.js');
+    const { createMemoryStore } = await import('../../src/stores.js');
     const inner = createMemoryStore();
     let remote: ((change: readonly string[] | 'clear') => void) | undefined;
     const store = {

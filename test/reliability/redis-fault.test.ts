@@ -1,6 +1,7 @@
 import type nunjucks from 'nunjucks';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createCache, createEnvironment, render } from '../../src/index.js';
+import { createCache } from '../../src/index.js';
+import { createEnvironment, render } from '../../src/nunjucks.js';
 import { MapLoader, sleep } from '../support/stores.js';
 import { RedisProcess, freePort, hasRedisServer } from '../support/redis-server.js';
 

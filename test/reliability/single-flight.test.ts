@@ -1,6 +1,7 @@
 import type nunjucks from 'nunjucks';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createCache, createEnvironment, render, renderView, type Cache } from '../../src/index.js';
+import { createCache, type Cache } from '../../src/index.js';
+import { createEnvironment, render, renderView } from '../../src/nunjucks.js';
 import { MapLoader, countingStore, sleep } from '../support/stores.js';
 
 let cache: Cache;

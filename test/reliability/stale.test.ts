@@ -1,6 +1,9 @@
 import type nunjucks from 'nunjucks';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ManualClock, createCache, createEnvironment, render, type Cache, type CacheErrorEvent } from '../../src/index.js';
+import { createCache, type Cache } from '../../src/index.js';
+import { createEnvironment, render } from '../../src/nunjucks.js';
+import { ManualClock } from '../../src/testing.js';
+import type { CacheErrorEvent } from '../../src/core/types.js';
 import { MapLoader, sleep } from '../support/stores.js';
 
 let cache: Cache;

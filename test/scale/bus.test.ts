@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { createPostgresBus, createRedisBus, type BusListener, type Invalidation, type InvalidationBus } from '../../src/index.js';
+import { createPostgresBus, createRedisBus, type InvalidationBus } from '../../src/stores.js';
+import type { BusListener, Invalidation } from '../../src/contracts/bus.js';
 import { POSTGRES_URL, REDIS_URL, announceSkip, uniquePrefix } from '../support/env.js';
 import { RedisProcess, freePort, hasRedisServer } from '../support/redis-server.js';
 

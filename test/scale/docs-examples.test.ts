@@ -5,17 +5,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { blocksOf, sourceFor } from '../docs/support/docs.js';
 import { POSTGRES_URL, REDIS_URL, announceSkip, uniquePrefix } from '../support/env.js';
-import {
-  createCache,
-  createRedisBus,
-  createRedisLock,
-  createRedisStore,
-  createStore,
-  createTieredStore,
-  type Cache,
-  type DistributedLock,
-  type TieredStore,
-} from '../../src/index.js';
+import { createCache, type Cache } from '../../src/index.js';
+import { createRedisBus, createRedisLock, createRedisStore, createStore, createTieredStore, type DistributedLock, type StoreTypes } from '../../src/stores.js';
 
 const open: Cache[] = [];
 const locks: DistributedLock[] = [];
@@ -83,7 +74,7 @@ describe.runIf(REDIS_URL !== undefined)('docs/scaling.md examples (Redis)', () =
     const lines: string[] = [];
     const log = { info: (...args: unknown[]) => lines.push(args.join(' ')), warn: (...args: unknown[]) => lines.push(args.join(' ')) };
     // #region observe
-    const tier = cache.store as TieredStore;
+    const tier = cache.store as StoreTypes.TieredStore;
     tier.on('down', (reason) => log.warn('first tier off until the bus is back:', String(reason)));
     tier.on('up', () => log.info('first tier on again (emptied)'));
     const { live, entries, bytes, hits, misses, invalidations } = tier.tierStats();

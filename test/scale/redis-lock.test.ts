@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { createRedisLock } from '../../src/index.js';
+import { createRedisLock } from '../../src/stores.js';
 import { REDIS_URL, announceSkip, uniquePrefix } from '../support/env.js';
 import { RedisProcess, freePort, hasRedisServer } from '../support/redis-server.js';
 import { describeLock } from './support/lock-suite.js';

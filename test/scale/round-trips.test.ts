@@ -5,7 +5,9 @@
  */
 import type nunjucks from 'nunjucks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCache, createEnvironment, createRedisBus, createRedisStore, createTieredStore, render, type Store } from '../../src/index.js';
+import { createCache } from '../../src/index.js';
+import { createEnvironment, render } from '../../src/nunjucks.js';
+import { createRedisBus, createRedisStore, createTieredStore, type Store } from '../../src/stores.js';
 import { countingStore } from '../support/stores.js';
 import { RedisProcess, freePort, hasRedisServer } from '../support/redis-server.js';
 

@@ -1,7 +1,8 @@
 import { describe, it } from 'vitest';
-import { createStore, type Store } from '../../src/index.js';
+import * as vitest from 'vitest';
+import { createStore, type Store } from '../../src/stores.js';
 import { REDIS_URL, announceSkip } from '../support/env.js';
-import { describeStoreConformance } from '../stores/conformance.js';
+import { describeStoreConformance } from '../../src/testing.js';
 
 // The first tier, with its real bus, behaves like any other store.
 if (REDIS_URL === undefined) {
@@ -11,7 +12,7 @@ if (REDIS_URL === undefined) {
   });
 } else {
   const url = REDIS_URL;
-  describeStoreConformance('redis with a first tier', { makeStore: () => connected(createStore(`${url}?tier=memory&tierBytes=1048576`)), shared: true });
+  describeStoreConformance(vitest, 'redis with a first tier', { makeStore: () => connected(createStore(`${url}?tier=memory&tierBytes=1048576`)) });
 }
 
 /** The store, connected: the suite's timings then measure operations, not connecting (loading a driver, discovering a cluster). */

@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { createCache, createMemoryStore, createTieredStore, type Store, type TieredStore } from '../../src/index.js';
+import * as vitest from 'vitest';
+import { createCache } from '../../src/index.js';
+import { createMemoryStore, createTieredStore, type Store } from '../../src/stores.js';
+import { TieredStore } from '../../src/stores/tiered.js';
 import { countingStore } from '../support/stores.js';
-import { describeStoreConformance } from '../stores/conformance.js';
+import { describeStoreConformance } from '../../src/testing.js';
 import { FakeHub } from './support/fake-bus.js';
 
-describeStoreConformance('first tier over memory (no bus)', { makeStore: () => createTieredStore(createMemoryStore(), { bus: null }) });
+describeStoreConformance(vitest, 'first tier over memory (no bus)', { makeStore: () => createTieredStore(createMemoryStore(), { bus: null }) });
 
 /** Two "processes": each its own first tier, over one shared store, joined by one hub. */
 function twoProcesses(shared: Store = createMemoryStore()) {
@@ -115,6 +118,19 @@ describe('first tier', () => {
     expect(tier.peek('expired')).toBeUndefined();
     await new Promise((resolve) => setTimeout(resolve, 60));
     expect(tier.peek('k')).toBeUndefined();
+  });
+
+  it('reads no value itself: how long a value read may stay comes from the injected expiryOf', async () => {
+    const shared = createMemoryStore();
+    await shared.set('envelope', { njkc: 1, v: 'x', exp: Date.now() - 1, fresh: null }, 10_000);
+    await shared.set('own', { until: Date.now() - 1 }, 10_000);
+    const bare = new TieredStore(shared, { bus: null });
+    await bare.getMany(['envelope', 'own']);
+    expect(bare.peek('envelope')).toBeDefined(); // nothing told it when the value expires
+    const told = new TieredStore(shared, { bus: null, expiryOf: (value) => (value as { until?: number }).until });
+    await told.getMany(['envelope', 'own']);
+    expect(told.peek('own')).toBeUndefined();
+    expect(told.peek('envelope')).toBeDefined();
   });
 
   it('caps every entry at maxAgeMs', async () => {

@@ -1,12 +1,14 @@
 import { Keyv } from 'keyv';
 import { describe, expect, it, vi } from 'vitest';
+import * as vitest from 'vitest';
 import { KeyvStore } from '../../src/stores/keyv-store.js';
-import { createCache, createRedisLock, createStore, redactUrl } from '../../src/index.js';
-import { describeStoreConformance } from './conformance.js';
+import { createCache } from '../../src/index.js';
+import { createRedisLock, createStore, redactUrl } from '../../src/stores.js';
+import { describeStoreConformance } from '../../src/testing.js';
 
 // Any Keyv instance, or any Keyv storage adapter, is a store.
-describeStoreConformance('a user-supplied Keyv instance', { makeStore: () => createStore(new Keyv({ namespace: 'mine' })) });
-describeStoreConformance('a bare Keyv adapter (Map)', { makeStore: () => createStore(new Map()) });
+describeStoreConformance(vitest, 'a user-supplied Keyv instance', { makeStore: () => createStore(new Keyv({ namespace: 'mine' })) });
+describeStoreConformance(vitest, 'a bare Keyv adapter (Map)', { makeStore: () => createStore(new Map()) });
 
 describe('store specs', () => {
   it('rejects an unknown URL with the forms it accepts', () => {

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { createCache, createMemoryStore, createStore } from '../../src/index.js';
-import { describeStoreConformance } from './conformance.js';
+import * as vitest from 'vitest';
+import { createCache } from '../../src/index.js';
+import { createMemoryStore, createStore } from '../../src/stores.js';
+import { describeStoreConformance } from '../../src/testing.js';
 
-describeStoreConformance('memory', { makeStore: () => createStore('memory') });
+describeStoreConformance(vitest, 'memory', { makeStore: () => createStore('memory') });
 
 describe('memory store', () => {
   it('stays within its byte budget under heavy churn of distinct keys', async () => {

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { createCache, createPostgresStore, createStore, makeKey, type Store } from '../../src/index.js';
+import * as vitest from 'vitest';
+import { createCache } from '../../src/index.js';
+import { createPostgresStore, createStore, type Store } from '../../src/stores.js';
+import { makeKey } from '../../src/core/keys.js';
 import { POSTGRES_URL, announceSkip, uniquePrefix } from '../support/env.js';
-import { describeStoreConformance } from './conformance.js';
+import { describeStoreConformance } from '../../src/testing.js';
 
 if (POSTGRES_URL === undefined) {
   announceSkip('PostgreSQL store', 'POSTGRES_URL');
@@ -10,9 +13,8 @@ if (POSTGRES_URL === undefined) {
   });
 } else {
   const url = POSTGRES_URL;
-  describeStoreConformance('postgres', {
+  describeStoreConformance(vitest, 'postgres', {
     makeStore: () => connected(createStore(url)),
-    shared: true,
     // what another program writing under our namespace would leave: any text in the value column
     writeRaw: async (store, key, text) => {
       const keyv = await store.keyv!();
@@ -20,7 +22,7 @@ if (POSTGRES_URL === undefined) {
       await (keyv.store as { query(sql: string, values: unknown[]): Promise<unknown> }).query(sql, [`njkc:${key}`, text]);
     },
   });
-  describeStoreConformance('postgres with a first tier', { makeStore: () => connected(createStore(`${url}?tier=memory`)), shared: true });
+  describeStoreConformance(vitest, 'postgres with a first tier', { makeStore: () => connected(createStore(`${url}?tier=memory`)) });
 
   describe('postgres store', () => {
     it('creates its table explicitly (createcachetable), idempotently, and uses it', async () => {

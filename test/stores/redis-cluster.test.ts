@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCache, createRedisLock, createRedisStore, createStore, type Store } from '../../src/index.js';
+import * as vitest from 'vitest';
+import { createCache } from '../../src/index.js';
+import { createRedisLock, createRedisStore, createStore, type Store } from '../../src/stores.js';
 import { describeLock } from '../scale/support/lock-suite.js';
 import { RedisCluster, hasRedisCluster } from '../scale/support/redis-cluster.js';
-import { describeStoreConformance } from './conformance.js';
+import { describeStoreConformance } from '../../src/testing.js';
 
 if (!hasRedisCluster) console.warn('\n[skip] Redis Cluster tests skipped: redis-server or redis-cli is not on PATH.\n');
 
@@ -14,9 +16,9 @@ if (hasRedisCluster) {
 }
 
 describe.runIf(hasRedisCluster)('redis cluster', () => {
-  describeStoreConformance('redis cluster (URL)', { makeStore: () => connected(createStore(cluster.url)), shared: true });
-  describeStoreConformance('redis cluster (options)', { makeStore: () => connected(createRedisStore({ cluster: { rootNodes: cluster.rootNodes } })), shared: true });
-  describeStoreConformance('redis cluster with a first tier (URL)', { makeStore: () => connected(createStore(`${cluster.url}?tier=memory`)), shared: true });
+  describeStoreConformance(vitest, 'redis cluster (URL)', { makeStore: () => connected(createStore(cluster.url)) });
+  describeStoreConformance(vitest, 'redis cluster (options)', { makeStore: () => connected(createRedisStore({ cluster: { rootNodes: cluster.rootNodes } })) });
+  describeStoreConformance(vitest, 'redis cluster with a first tier (URL)', { makeStore: () => connected(createStore(`${cluster.url}?tier=memory`)) });
   describeLock('redis cluster', () => createRedisLock(cluster.url));
 
   describe('redis cluster store', () => {

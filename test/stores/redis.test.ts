@@ -1,9 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { createCache, createStore } from '../../src/index.js';
+import * as vitest from 'vitest';
+import { createCache } from '../../src/index.js';
+import { createStore } from '../../src/stores.js';
 import { REDIS_URL, announceSkip } from '../support/env.js';
-import { describeStoreConformance } from './conformance.js';
+import { describeStoreConformance } from '../../src/testing.js';
 
 if (REDIS_URL === undefined) {
   announceSkip('Redis store', 'REDIS_URL');
@@ -12,9 +14,8 @@ if (REDIS_URL === undefined) {
   });
 } else {
   const url = REDIS_URL;
-  describeStoreConformance('redis', {
+  describeStoreConformance(vitest, 'redis', {
     makeStore: () => createStore(url),
-    shared: true,
     // what another program writing under our namespace would leave: any string at the key
     writeRaw: async (store, key, text) => {
       const keyv = await store.keyv!();

@@ -2,8 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createCache, createSqliteStore, createStore, type Store } from '../../src/index.js';
-import { describeStoreConformance } from './conformance.js';
+import * as vitest from 'vitest';
+import { createCache } from '../../src/index.js';
+import { createSqliteStore, createStore, type Store } from '../../src/stores.js';
+import { describeStoreConformance } from '../../src/testing.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'njkc-sqlite-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -14,9 +16,9 @@ const writeRaw = async (store: Store, key: string, text: string) => {
   const keyv = await store.keyv!();
   await (keyv.store as { query(sql: string, ...params: unknown[]): Promise<unknown> }).query('INSERT OR REPLACE INTO njkc_cache (key, value) VALUES (?, ?)', `njkc:${key}`, text);
 };
-describeStoreConformance('sqlite', { makeStore: () => createStore(`sqlite://${join(dir, `conf-${++n}.db`)}`), writeRaw });
+describeStoreConformance(vitest, 'sqlite', { makeStore: () => createStore(`sqlite://${join(dir, `conf-${++n}.db`)}`), writeRaw });
 // Without better-sqlite3 (or with syncReads: false), reads go through @keyv/sqlite's own driver.
-describeStoreConformance('sqlite, asynchronous reads', { makeStore: () => createSqliteStore({ path: join(dir, `conf-async-${++n}.db`), syncReads: false }), writeRaw });
+describeStoreConformance(vitest, 'sqlite, asynchronous reads', { makeStore: () => createSqliteStore({ path: join(dir, `conf-async-${++n}.db`), syncReads: false }), writeRaw });
 
 describe('sqlite store', () => {
   it('creates its table explicitly (createcachetable) and on first use', async () => {

@@ -1,4 +1,4 @@
-import { createMemoryStore, type Store } from '../../src/index.js';
+import { createMemoryStore, type Store } from '../../src/stores.js';
 
 type Method = 'get' | 'getMany' | 'set' | 'setMany' | 'delete' | 'deleteMany' | 'clear';
 const METHODS: Method[] = ['get', 'getMany', 'set', 'setMany', 'delete', 'deleteMany', 'clear'];

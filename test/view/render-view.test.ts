@@ -1,6 +1,8 @@
 import nunjucks from 'nunjucks';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ManualClock, createCache, createEnvironment, render, renderView, viewKey, type Cache } from '../../src/index.js';
+import { createCache, viewKey, type Cache } from '../../src/index.js';
+import { createEnvironment, render, renderView } from '../../src/nunjucks.js';
+import { ManualClock } from '../../src/testing.js';
 import { MapLoader } from '../support/stores.js';
 
 let cache: Cache;

@@ -1,6 +1,7 @@
 // #region example
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createCache, createEnvironment, render } from '../../../src/index.js';
+import { createCache } from '../../../src/index.js';
+import { createEnvironment, render } from '../../../src/nunjucks.js';
 
 const cache = createCache({ store: 'sqlite://cache.db' }); // survives a redeploy
 mkdirSync('site', { recursive: true });

@@ -1,4 +1,5 @@
-import { createCache, ManualClock } from '../../../src/index.js';
+import { createCache } from '../../../src/index.js';
+import { ManualClock } from '../../../src/testing.js';
 
 const clock = new ManualClock();
 const cache = createCache({ clock });

@@ -1,7 +1,8 @@
 // #region example
 import express from 'express';
 import nunjucks from 'nunjucks';
-import { createCache, installCache } from '../../../src/index.js';
+import { createCache } from '../../../src/index.js';
+import { installCache } from '../../../src/nunjucks.js';
 
 const app = express();
 const env = nunjucks.configure('templates', { autoescape: true, express: app }); // your existing setup

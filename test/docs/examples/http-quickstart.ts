@@ -1,6 +1,7 @@
 // #region example
 import express from 'express';
-import { cacheMiddleware, cachePage, createCache } from '../../../src/index.js';
+import { createCache } from '../../../src/index.js';
+import { cacheMiddleware, cachePage } from '../../../src/http.js';
 
 const cache = createCache({ store: process.env.CACHE_URL ?? 'redis://127.0.0.1:6379' });
 const posts = [{ id: 1, title: 'Hello' }]; // your data

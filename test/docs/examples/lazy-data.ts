@@ -1,5 +1,6 @@
 // #region example
-import { createCache, createEnvironment, render } from '../../../src/index.js';
+import { createCache } from '../../../src/index.js';
+import { createEnvironment, render } from '../../../src/nunjucks.js';
 import { db } from './db.js';
 
 const cache = createCache();

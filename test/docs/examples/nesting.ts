@@ -1,5 +1,6 @@
 // #region example
-import { cacheable, createCache, createEnvironment, render } from '../../../src/index.js';
+import { cacheable, createCache } from '../../../src/index.js';
+import { createEnvironment, render } from '../../../src/nunjucks.js';
 import { db } from './db.js';
 
 const cache = createCache();

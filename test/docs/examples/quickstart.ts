@@ -1,7 +1,8 @@
 // The README's quickstart, run as a script by test/docs/readme.test.ts: it must exit by itself.
 import { db } from './db.js';
 // #region example
-import { createCache, createEnvironment, render } from '../../../src/index.js';
+import { createCache } from '../../../src/index.js';
+import { createEnvironment, render } from '../../../src/nunjucks.js';
 
 const cache = createCache({ store: process.env.CACHE_URL ?? 'redis://127.0.0.1:6379' }); // or 'memory', 'sqlite://cache.db'
 await cache.connect(); // optional: at start-up, fail fast (and say why) if the store cannot be reached

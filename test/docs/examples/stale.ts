@@ -1,5 +1,7 @@
 // #region example
-import { createCache, createEnvironment, ManualClock, render } from '../../../src/index.js';
+import { createCache } from '../../../src/index.js';
+import { createEnvironment, render } from '../../../src/nunjucks.js';
+import { ManualClock } from '../../../src/testing.js';
 
 const clock = new ManualClock(); // tests move time by hand; omit it in an app
 const cache = createCache({ clock });

@@ -1,5 +1,8 @@
 // #region example
-import { createCache, createEnvironment, ManualClock, renderString, type Store } from '../../../src/index.js';
+import { createCache } from '../../../src/index.js';
+import { createEnvironment, renderString } from '../../../src/nunjucks.js';
+import type { Store } from '../../../src/stores.js';
+import { ManualClock } from '../../../src/testing.js';
 
 // A store whose every call fails, as Redis does when it refuses connections.
 const refuse = async (): Promise<never> => {

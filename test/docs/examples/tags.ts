@@ -1,5 +1,6 @@
 // #region example
-import { createCache, createEnvironment, render } from '../../../src/index.js';
+import { createCache } from '../../../src/index.js';
+import { createEnvironment, render } from '../../../src/nunjucks.js';
 
 const cache = createCache();
 const env = createEnvironment('templates', { cache, trimBlocks: true, lstripBlocks: true });

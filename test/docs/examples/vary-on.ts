@@ -1,5 +1,6 @@
 // #region example
-import { createCache, createEnvironment, fragmentKey, render } from '../../../src/index.js';
+import { createCache, fragmentKey } from '../../../src/index.js';
+import { createEnvironment, render } from '../../../src/nunjucks.js';
 import { db } from './db.js';
 
 const cache = createCache();

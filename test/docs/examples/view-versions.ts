@@ -1,5 +1,6 @@
 // #region example
-import { createCache, createEnvironment, renderView, viewKey } from '../../../src/index.js';
+import { createCache, viewKey } from '../../../src/index.js';
+import { createEnvironment, renderView } from '../../../src/nunjucks.js';
 import { db } from './db.js';
 
 const cache = createCache();

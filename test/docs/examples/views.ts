@@ -1,6 +1,7 @@
 // #region example
 import express from 'express';
-import { createCache, createEnvironment, renderView } from '../../../src/index.js';
+import { createCache } from '../../../src/index.js';
+import { createEnvironment, renderView } from '../../../src/nunjucks.js';
 import { db } from './db.js';
 
 const cache = createCache({ store: 'sqlite://cache.db' });

@@ -11,6 +11,24 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
+/** The package's name, as users import it. */
+export const PACKAGE = 'nunjucks-fragment-cache';
+
+/**
+ * The entry points, as package.json's `exports` declares them: the specifier a user imports
+ * (`nunjucks-fragment-cache/http`) → its source file (`src/http.ts`).
+ */
+export const ENTRY_POINTS: Readonly<Record<string, string>> = (() => {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { exports: Record<string, string | { default: string }> };
+  const entries: Record<string, string> = {};
+  for (const [subpath, target] of Object.entries(pkg.exports)) {
+    if (typeof target === 'string') continue; // ./package.json
+    const source = target.default.replace(/^\.\/dist\//, '').replace(/\.js$/, '.ts');
+    entries[subpath === '.' ? PACKAGE : `${PACKAGE}/${subpath.slice(2)}`] = source;
+  }
+  return entries;
+})();
+
 /** The pages this suite checks (the docs team's); other pages are only checked for links. */
 export const TESTED_PAGES = [
   'README.md',
@@ -115,9 +133,15 @@ export function dedent(lines: string[]): string[] {
   return lines.map((l) => l.slice(cut));
 }
 
-/** The package as a user imports it: `from '../../src/index.js'` reads `from 'nunjucks-fragment-cache'`. */
+/**
+ * The package as a user imports it: `from '../../src/index.js'` reads `from 'nunjucks-fragment-cache'`,
+ * `from '../../src/http.js'` reads `from 'nunjucks-fragment-cache/http'`, for every entry point.
+ */
 export function normalise(code: string): string {
-  return code.replace(/from '(?:\.\.\/)+src\/index\.js'/g, "from 'nunjucks-fragment-cache'");
+  return code.replace(/from '(?:\.\.\/)+(src\/[\w-]+)\.js'/g, (found, path: string) => {
+    const specifier = Object.entries(ENTRY_POINTS).find(([, source]) => source === `${path}.ts`)?.[0];
+    return specifier === undefined ? found : `from '${specifier}'`;
+  });
 }
 
 /**

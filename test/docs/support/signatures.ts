@@ -4,30 +4,41 @@
  */
 import { join } from 'node:path';
 import ts from 'typescript';
-import { ROOT } from './docs.js';
-
-const ENTRY = join(ROOT, 'src/index.ts');
+import { ENTRY_POINTS, ROOT } from './docs.js';
 
 let program: ts.Program | undefined;
-function checker(): { program: ts.Program; checker: ts.TypeChecker; entry: ts.SourceFile } {
-  program ??= ts.createProgram([ENTRY], { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, strict: true, skipLibCheck: true, types: ['node'] });
-  const entry = program.getSourceFile(ENTRY);
-  if (entry === undefined) throw new Error('src/index.ts not found');
-  return { program, checker: program.getTypeChecker(), entry };
+function checker(): { program: ts.Program; checker: ts.TypeChecker } {
+  const files = Object.values(ENTRY_POINTS).map((file) => join(ROOT, file));
+  program ??= ts.createProgram(files, { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, strict: true, skipLibCheck: true, types: ['node'] });
+  return { program, checker: program.getTypeChecker() };
+}
+
+function entryFile(file: string): ts.SourceFile {
+  const source = checker().program.getSourceFile(join(ROOT, file));
+  if (source === undefined) throw new Error(`${file} not found`);
+  return source;
 }
 
 export interface PublicExport {
   name: string;
   /** Exported with `export type` (or an interface/type alias): no runtime value. */
   typeOnly: boolean;
+  /** For a namespace (`export type * as CacheTypes from …`): the names it holds, in source order. */
+  members?: string[];
 }
 
-/** Every name src/index.ts exports, in source order. */
-export function publicExports(): PublicExport[] {
-  const { entry } = checker();
+/** Every name an entry point's file (`src/index.ts`, `src/http.ts`, …) exports, in source order. */
+export function publicExports(file = 'src/index.ts'): PublicExport[] {
+  const { checker: tc } = checker();
   const result: PublicExport[] = [];
-  for (const statement of entry.statements) {
-    if (!ts.isExportDeclaration(statement) || statement.exportClause === undefined || !ts.isNamedExports(statement.exportClause)) continue;
+  for (const statement of entryFile(file).statements) {
+    if (!ts.isExportDeclaration(statement) || statement.exportClause === undefined) continue;
+    if (ts.isNamespaceExport(statement.exportClause)) {
+      const target = statement.moduleSpecifier === undefined ? undefined : tc.getSymbolAtLocation(statement.moduleSpecifier);
+      const members = target === undefined ? [] : tc.getExportsOfModule(target).map((s) => s.name);
+      result.push({ name: statement.exportClause.name.text, typeOnly: statement.isTypeOnly, members });
+      continue;
+    }
     for (const element of statement.exportClause.elements) {
       result.push({ name: element.name.text, typeOnly: statement.isTypeOnly || element.isTypeOnly });
     }
@@ -35,15 +46,33 @@ export function publicExports(): PublicExport[] {
   return result;
 }
 
-function declarationOf(name: string): ts.Declaration {
-  const { checker: tc, entry } = checker();
-  const moduleSymbol = tc.getSymbolAtLocation(entry);
-  if (moduleSymbol === undefined) throw new Error('no module symbol for src/index.ts');
-  const symbol = tc.getExportsOfModule(moduleSymbol).find((s) => s.name === name);
-  if (symbol === undefined) throw new Error(`src/index.ts does not export "${name}"`);
+/** The symbol `name` (or `Namespace.name`) among the exports of all entry points; names are unique across them. */
+function symbolOf(ref: string): ts.Symbol {
+  const { checker: tc } = checker();
+  const [first = '', second] = ref.split('.');
+  const found: ts.Symbol[] = [];
+  for (const file of Object.values(ENTRY_POINTS)) {
+    const moduleSymbol = tc.getSymbolAtLocation(entryFile(file));
+    const symbol = moduleSymbol === undefined ? undefined : tc.getExportsOfModule(moduleSymbol).find((s) => s.name === first);
+    if (symbol !== undefined) found.push(symbol);
+  }
+  if (found.length !== 1) throw new Error(found.length === 0 ? `no entry point exports "${first}"` : `"${first}" is exported by ${found.length} entry points`);
+  let symbol = found[0] as ts.Symbol;
+  if (second !== undefined) {
+    const namespace = symbol.flags & ts.SymbolFlags.Alias ? tc.getAliasedSymbol(symbol) : symbol;
+    const member = tc.getExportsOfModule(namespace).find((s) => s.name === second);
+    if (member === undefined) throw new Error(`namespace "${first}" has no "${second}"`);
+    symbol = member;
+  }
+  return symbol;
+}
+
+function declarationOf(ref: string): ts.Declaration {
+  const { checker: tc } = checker();
+  const symbol = symbolOf(ref);
   const target = symbol.flags & ts.SymbolFlags.Alias ? tc.getAliasedSymbol(symbol) : symbol;
   const declaration = target.declarations?.[0];
-  if (declaration === undefined) throw new Error(`no declaration for "${name}"`);
+  if (declaration === undefined) throw new Error(`no declaration for "${ref}"`);
   return declaration;
 }
 
@@ -107,7 +136,7 @@ function print(node: ts.Node): string {
 
 /**
  * The printed declaration of `ref`: `createCache`, `CacheOptions`, `Cache` (the class line only),
- * `Cache#get` (a member; several lines for overloads).
+ * `Cache#get` (a member; several lines for overloads), `CacheTypes.FetchOptions` (in a namespace).
  */
 export function signatureOf(ref: string): string {
   const [name = '', member] = ref.split('#');

@@ -5,7 +5,8 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { cachePage, createCache } from '../../../src/index.js';
+import { createCache } from '../../../src/index.js';
+import { cachePage } from '../../../src/http.js';
 
 const cache = createCache({ store: process.env.PAGE_STORE, keyPrefix: process.env.PAGE_PREFIX, timeoutMs: 5_000 });
 const middleware = cachePage(cache, { ttl: 600, tags: ['posts'] });

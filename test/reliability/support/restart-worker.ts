@@ -7,7 +7,8 @@
  * NJKC_HIDE_READY=1 hides the store's `onReady` hook from the cache: the switch that shows the
  * restart test fails without the probe on reconnect.
  */
-import { createCache, createRedisStore, type Store } from '../../../src/index.js';
+import { createCache } from '../../../src/index.js';
+import { createRedisStore, type Store } from '../../../src/stores.js';
 
 const redis = createRedisStore({ url: process.env.NJKC_REDIS as string });
 const store: Store =

@@ -1,4 +1,5 @@
-import type { BusListener, Invalidation, InvalidationBus } from '../../../src/index.js';
+import type { InvalidationBus } from '../../../src/stores.js';
+import type { BusListener, Invalidation } from '../../../src/contracts/bus.js';
 
 /**
  * In-process stand-ins for a pub/sub server: buses from one hub deliver to each other, and the

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import type { DistributedLock } from '../../../src/index.js';
+import type { DistributedLock } from '../../../src/stores.js';
 import { uniquePrefix } from '../../support/env.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

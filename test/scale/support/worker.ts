@@ -5,7 +5,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import type nunjucks from 'nunjucks';
-import { createCache, createEnvironment, createRedisBus, createRedisLock, createRedisStore, createTieredStore, render, type Store, type TieredStore } from '../../../src/index.js';
+import { createCache } from '../../../src/index.js';
+import { createEnvironment, render } from '../../../src/nunjucks.js';
+import { createRedisBus, createRedisLock, createRedisStore, createTieredStore, type Store } from '../../../src/stores.js';
+import type { TieredStore } from '../../../src/stores/tiered.js';
 import { MapLoader } from '../../support/stores.js';
 
 const redis = process.env.NJKC_REDIS as string;

@@ -1,4 +1,4 @@
-import { StoreTimeoutError } from '../core/errors.js';
+import { StoreTimeoutError } from '../contracts/errors.js';
 
 /**
  * `promise`, or a `StoreTimeoutError` after `ms` (with `message`, or "WHAT took longer than MS

@@ -1,4 +1,4 @@
-import { StoreSpecError } from '../core/errors.js';
+import { StoreSpecError } from '../contracts/errors.js';
 
 /**
  * Millisecond options. Node's timers hold at most 2^31 − 1 ms (about 24.8 days): a longer delay

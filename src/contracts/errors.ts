@@ -1,6 +1,8 @@
 /**
- * Named errors with a stable `code`, so callers can branch on `err.code` instead of parsing messages.
- * Ordinary misses never throw: they return `undefined` (or the default you passed).
+ * Every error the library throws: `CacheError` and its subclasses, each with a stable `code`, so
+ * callers can branch on `err.code` instead of parsing messages. Ordinary misses never throw: they
+ * return `undefined` (or the default you passed). A leaf module: core, stores and the integrations
+ * all import it, and it imports nothing.
  */
 export type CacheErrorCode =
   | 'ERR_CACHE_STORE_SPEC'
@@ -148,5 +150,21 @@ export class PurgeError extends CacheError {
     this.tags = tags;
     this.attempt = attempt;
     this.final = final;
+  }
+}
+
+export type PageCacheErrorCode = 'ERR_PAGE_OPTIONS' | 'ERR_PAGE_URL';
+
+/**
+ * Errors of the page cache (`./http`), thrown only for programmer errors (bad options, a URL that
+ * cannot be keyed). Nothing a request does makes the page cache throw: an uncacheable request is
+ * simply served by the app.
+ */
+export class PageCacheError extends CacheError {
+  declare readonly code: PageCacheErrorCode;
+
+  constructor(code: PageCacheErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.name = 'PageCacheError';
   }
 }

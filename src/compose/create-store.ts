@@ -1,32 +1,14 @@
 import { Keyv, type KeyvStoreAdapter } from 'keyv';
-import { StoreSpecError } from '../core/errors.js';
-import { KeyvStore } from './keyv-store.js';
-import { redactUrl } from './redact.js';
-import { createMemoryStore } from './memory.js';
-import { createRedisStore } from './redis.js';
+import { StoreSpecError } from '../contracts/errors.js';
+import { KeyvStore } from '../stores/keyv-store.js';
+import { redactUrl } from '../shared/redact.js';
+import { createMemoryStore } from '../stores/memory.js';
+import { createRedisStore } from '../stores/redis.js';
 import { fromScaleOutUrl } from './scale-urls.js';
-import { createSqliteStore } from './sqlite.js';
-import type { Store } from './types.js';
-
-/**
- * Anything that names a store:
- * - `"memory"` or `"memory://?maxBytes=1048576"` — in-process LRU bounded by bytes (default 64 MiB);
- * - `"sqlite://cache.db"` (relative), `"sqlite:///var/cache/app.db"` (absolute), `"sqlite://:memory:"`,
- *   optionally `?table=name`;
- * - `"redis://host:6379/0"`, `"rediss://…"`; a Redis Cluster: `"redis+cluster://host:port,host:port"`;
- * - `"postgres://user@host:5432/db"` (or `postgresql://`), optionally `?table=name`;
- * - any of the shared ones with `?tier=memory` (and `&tierBytes=N`): an in-process first tier kept
- *   coherent across processes (see `docs/scaling.md`);
- * - a `Store`, a `Keyv` instance, any Keyv storage adapter, or a `Map` (unbounded; tests only).
- */
-export type StoreSpec = string | Store | Keyv | KeyvStoreAdapter | Map<unknown, unknown>;
+import { createSqliteStore } from '../stores/sqlite.js';
+import { isStore, type Store, type StoreSpec } from '../contracts/store.js';
 
 const URL_FORMS = '"memory", "sqlite://path/to/file.db", "redis://host:port[/db]", "redis+cluster://host:port,host:port", "postgres://user@host:port/db"';
-
-export function isStore(value: unknown): value is Store {
-  const v = value as Partial<Store> | null;
-  return typeof v === 'object' && v !== null && typeof v.kind === 'string' && typeof v.getMany === 'function' && typeof v.deleteMany === 'function';
-}
 
 function isKeyv(value: unknown): value is Keyv {
   if (value instanceof Keyv) return true;
@@ -40,6 +22,7 @@ function isKeyvAdapter(value: unknown): value is KeyvStoreAdapter | Map<unknown,
   return typeof v === 'object' && v !== null && ['get', 'set', 'delete', 'clear'].every((m) => typeof v[m] === 'function');
 }
 
+/** The store a `StoreSpec` names: what `createCache` does with its `store` option. */
 export function createStore(spec: StoreSpec = 'memory'): Store {
   if (typeof spec === 'string') return fromUrl(spec);
   if (isStore(spec)) return spec;

@@ -1,25 +1,74 @@
 /**
- * The store conformance suite: the same behaviour, through the public API, on every store.
- * Each store's test file is a few lines that call `describeStoreConformance` with a factory.
+ * The store conformance suite: the same behaviour, through the cache, on every store. Each
+ * store's test file is a few lines that call `describeStoreConformance` with a factory; the
+ * author of a store of their own runs it the same way (as Keyv's adapters run @keyv/test-suite):
+ *
+ *     import * as vitest from 'vitest';
+ *     import { describeStoreConformance } from 'nunjucks-fragment-cache/testing';
+ *     describeStoreConformance(vitest, 'my store', { makeStore: () => createMyStore() });
+ *
+ * The test runner is a parameter, so importing `./testing` never loads one: any runner with
+ * `describe`, `it`, `afterEach` and a Jest-style `expect` (vitest, Jest) will do.
  */
-import { afterEach, describe, expect, it } from 'vitest';
 import nunjucks from 'nunjucks';
-import { CacheError, ManualClock, createCache, installCache, render, type Cache, type CacheOptions, type Store } from '../../src/index.js';
-import { MapLoader } from '../support/stores.js';
+import { CacheError } from '../contracts/errors.js';
+import type { Store } from '../contracts/store.js';
+import { createCache } from '../compose/create-cache.js';
+import type { Cache } from '../core/cache.js';
+import type { CacheOptions } from '../core/options.js';
+import { installCache } from '../nunjucks/install.js';
+import { render } from '../nunjucks/render.js';
+import { ManualClock } from './manual-clock.js';
+
+/** The assertions the suite makes, as vitest's and Jest's `expect` provide them. */
+export interface ConformanceAssertion {
+  toBe(expected: unknown): void;
+  toEqual(expected: unknown): void;
+  toBeUndefined(): void;
+  toMatchObject(expected: object): void;
+  readonly rejects: {
+    toThrow(expected: RegExp): Promise<void>;
+    toMatchObject(expected: object): Promise<void>;
+    toBeInstanceOf(expected: abstract new (...args: never[]) => unknown): Promise<void>;
+  };
+}
+
+/** The test runner the suite registers its tests with: `import * as vitest from 'vitest'` is one. */
+export interface ConformanceTestApi {
+  describe(name: string, body: () => void): unknown;
+  it(name: string, body: () => Promise<void>): unknown;
+  afterEach(body: () => Promise<void>): unknown;
+  expect(actual: unknown): ConformanceAssertion;
+}
 
 export interface ConformanceOptions {
   /** Builds a fresh store for one test. */
   makeStore: () => Store | Promise<Store>;
-  /** Whether two stores from `makeStore` share data (Redis, one SQLite file): tests then use unique prefixes. */
-  shared?: boolean;
   /**
    * Write `text` as the raw stored text of `storedKey` (a key from `cache.makeKey`), with the
-   * backend's own client, as another program writing under our namespace would.
+   * backend's own client, as another program writing under our namespace would. Optional: the
+   * test of unreadable stored text runs only with it.
    */
   writeRaw?: (store: Store, storedKey: string, text: string) => Promise<void>;
 }
 
-export function describeStoreConformance(name: string, options: ConformanceOptions): void {
+/** Templates by name, for the suite's one template render. */
+function templates(sources: Record<string, string>): nunjucks.ILoader {
+  return {
+    getSource: (name: string) => {
+      const src = sources[name];
+      if (src === undefined) throw new CacheError('ERR_CACHE_OPTIONS', `conformance suite: no template "${name}"`);
+      return { src, path: name, noCache: true };
+    },
+  };
+}
+
+/**
+ * Register the conformance tests for the stores `options.makeStore` builds, under
+ * `store conformance: NAME`, with the test runner `test`.
+ */
+export function describeStoreConformance(test: ConformanceTestApi, name: string, options: ConformanceOptions): void {
+  const { describe, it, afterEach, expect } = test;
   describe(`store conformance: ${name}`, () => {
     const open: Cache[] = [];
     let counter = 0;
@@ -44,7 +93,7 @@ export function describeStoreConformance(name: string, options: ConformanceOptio
         expect(await cache.get('absent', 'fallback')).toBe('fallback');
       });
 
-      it.each([
+      for (const [label, value] of [
         ['a string', 'hello <b>world</b>'],
         ['the empty string', ''],
         ['zero', 0],
@@ -55,11 +104,13 @@ export function describeStoreConformance(name: string, options: ConformanceOptio
         ['an array', [1, 'two', null, { three: 3 }]],
         ['a plain object', { a: 1, nested: { b: [true, false] }, s: 'x' }],
         ['unicode text', 'héllo — 日本語 🎉'],
-      ])('round-trips %s', async (_label, value) => {
-        const cache = await make();
-        await cache.set('k', value);
-        expect(await cache.get('k', 'MISSING')).toEqual(value);
-      });
+      ] as const) {
+        it(`round-trips ${label}`, async () => {
+          const cache = await make();
+          await cache.set('k', value);
+          expect(await cache.get('k', 'MISSING')).toEqual(value);
+        });
+      }
 
       it('keeps an empty string distinct from a miss', async () => {
         const cache = await make();
@@ -85,20 +136,22 @@ export function describeStoreConformance(name: string, options: ConformanceOptio
     });
 
     describe('keys', () => {
-      it.each([
+      for (const [label, key] of [
         ['a 1000-character key', 'k'.repeat(1000)],
         ['a key with spaces', 'a key with spaces'],
         ['a key with control characters', 'tab\there\nnewline\u0000nul'],
         ['a unicode key', 'ключ/鍵/🔑'],
         ['a key starting with #', '#hash'],
         ['a key with colons', 'a:b:c'],
-      ])('stores and finds %s', async (_label, key) => {
-        const cache = await make();
-        await cache.set(key, 'value');
-        expect(await cache.get(key)).toBe('value');
-        expect(await cache.delete(key)).toBe(true);
-        expect(await cache.get(key)).toBeUndefined();
-      });
+      ] as const) {
+        it(`stores and finds ${label}`, async () => {
+          const cache = await make();
+          await cache.set(key, 'value');
+          expect(await cache.get(key)).toBe('value');
+          expect(await cache.delete(key)).toBe(true);
+          expect(await cache.get(key)).toBeUndefined();
+        });
+      }
 
       it('keeps long keys that differ only at the end apart', async () => {
         const cache = await make();
@@ -146,12 +199,14 @@ export function describeStoreConformance(name: string, options: ConformanceOptio
         expect(await cache.get('k')).toBe('v');
       });
 
-      it.each([0, -1])('does not store with a TTL of %d, and removes what was there', async (ttl) => {
-        const cache = await make();
-        await cache.set('k', 'old');
-        expect(await cache.set('k', 'new', ttl)).toBe(false);
-        expect(await cache.get('k')).toBeUndefined();
-      });
+      for (const ttl of [0, -1]) {
+        it(`does not store with a TTL of ${ttl}, and removes what was there`, async () => {
+          const cache = await make();
+          await cache.set('k', 'old');
+          expect(await cache.set('k', 'new', ttl)).toBe(false);
+          expect(await cache.get('k')).toBeUndefined();
+        });
+      }
 
       it('lets the store itself drop the entry after its TTL (real time)', async () => {
         const cache = await make();
@@ -243,8 +298,8 @@ export function describeStoreConformance(name: string, options: ConformanceOptio
 
       it('renders a loop of cached fragments warm from one prefetch, and an invalidation in between is seen', async () => {
         const cache = await make();
-        const loader = new MapLoader({ list: '{% for p in posts %}{% cache 60 card p.id tags=["p" + p.id] %}<{{ p.t }}{{ seen(p) }}>{% endcache %}{% endfor %}' });
-        const env = installCache(new nunjucks.Environment(loader as unknown as nunjucks.ILoader, { autoescape: true }), cache);
+        const loader = templates({ list: '{% for p in posts %}{% cache 60 card p.id tags=["p" + p.id] %}<{{ p.t }}{{ seen(p) }}>{% endcache %}{% endfor %}' });
+        const env = installCache(new nunjucks.Environment(loader, { autoescape: true }), cache);
         const posts = Array.from({ length: 20 }, (_, i) => ({ id: i, t: `p${i}` }));
         let bodies = 0;
         const seen = () => ((bodies += 1), '');

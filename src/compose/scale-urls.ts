@@ -12,16 +12,16 @@
  *
  * `tierMaxAgeMs=N` bounds how long an entry stays in the first tier.
  */
-import { StoreSpecError } from '../core/errors.js';
-import { createPostgresBus } from './bus-postgres.js';
-import { createRedisBus } from './bus-redis.js';
-import type { InvalidationBus } from './bus.js';
-import { createPostgresStore } from './postgres.js';
-import { parseClusterUrl, type RedisConnection } from './redis-connection.js';
-import { createRedisStore } from './redis.js';
+import { StoreSpecError } from '../contracts/errors.js';
+import { createPostgresBus } from '../stores/bus-postgres.js';
+import { createRedisBus } from '../stores/bus-redis.js';
+import type { InvalidationBus } from '../contracts/bus.js';
+import { createPostgresStore } from '../stores/postgres.js';
+import { parseClusterUrl, type RedisConnection } from '../stores/redis-connection.js';
+import { createRedisStore } from '../stores/redis.js';
 import { createTieredStore } from './tiered.js';
-import type { Store } from './types.js';
-import { redactUrl } from './redact.js';
+import type { Store } from '../contracts/store.js';
+import { redactUrl } from '../shared/redact.js';
 
 const TIER_PARAMS = ['tier', 'tierBytes', 'tierMaxAgeMs'];
 

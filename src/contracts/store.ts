@@ -1,4 +1,4 @@
-import type { Keyv } from 'keyv';
+import type { Keyv, KeyvStoreAdapter } from 'keyv';
 
 /** One entry for `setMany`. */
 export interface StoreEntry {
@@ -85,4 +85,23 @@ export interface Store {
   sweep?(): Promise<number>;
   /** The Keyv instance behind the store, for adapter-specific features. */
   keyv?(): Promise<Keyv>;
+}
+
+/**
+ * Anything that names a store:
+ * - `"memory"` or `"memory://?maxBytes=1048576"` — in-process LRU bounded by bytes (default 64 MiB);
+ * - `"sqlite://cache.db"` (relative), `"sqlite:///var/cache/app.db"` (absolute), `"sqlite://:memory:"`,
+ *   optionally `?table=name`;
+ * - `"redis://host:6379/0"`, `"rediss://…"`; a Redis Cluster: `"redis+cluster://host:port,host:port"`;
+ * - `"postgres://user@host:5432/db"` (or `postgresql://`), optionally `?table=name`;
+ * - any of the shared ones with `?tier=memory` (and `&tierBytes=N`): an in-process first tier kept
+ *   coherent across processes (see `docs/scaling.md`);
+ * - a `Store`, a `Keyv` instance, any Keyv storage adapter, or a `Map` (unbounded; tests only).
+ */
+export type StoreSpec = string | Store | Keyv | KeyvStoreAdapter | Map<unknown, unknown>;
+
+/** Whether `value` is a `Store` (and not, say, a Keyv: that is a `StoreSpec` to be wrapped). */
+export function isStore(value: unknown): value is Store {
+  const v = value as Partial<Store> | null;
+  return typeof v === 'object' && v !== null && typeof v.kind === 'string' && typeof v.getMany === 'function' && typeof v.deleteMany === 'function';
 }
