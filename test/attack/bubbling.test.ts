@@ -1,0 +1,53 @@
+/**
+ * Attacks on cacheability that bubbles (issue 14 items 1-3): stale outer fragments, views and pages
+ * after an inner invalidation, lifetimes not applied on some path, personal content shared, and
+ * memory that grows with what bubbles. Through the public API only.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import nunjucks from 'nunjucks';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { createCache, createEnvironment, createSqliteStore, render, type Cache } from '../../src/index.js';
+import { MapLoader } from '../support/stores.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'njkc-attack-bubbling-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+const file = () => join(dir, `b-${++n}.db`);
+
+const cleanup: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+});
+
+function track(cache: Cache): Cache {
+  cleanup.push(() => cache.close());
+  return cache;
+}
+
+function envFor(cache: Cache, templates: Record<string, string>) {
+  return createEnvironment(new MapLoader(templates) as unknown as nunjucks.ILoader, { cache });
+}
+
+/** A loader counting its calls; the value says which call it was. */
+function loader(name: string) {
+  const calls = { n: 0 };
+  const load = async () => `${name}${++calls.n}`;
+  return { calls, load };
+}
+
+describe('invalidation through another cache sharing one store object', () => {
+  it('SQLite (better-sqlite3, one connection): an inner tag invalidated by cache B drops cache A\'s warm outer fragment', async () => {
+    const store = createSqliteStore({ path: file() });
+    const a = track(createCache({ store }));
+    const b = createCache({ store });
+    const env = envFor(a, { t: '<% cache 600 outer %>[<% cache 600 inner tags="post:1" %>{{ load | resolve }}<% endcache %>]<% endcache %>' });
+    const { load } = loader('v');
+    expect(await render(env, 't', { load })).toBe('[v1]');
+    expect(await render(env, 't', { load })).toBe('[v1]');
+    expect(await render(env, 't', { load })).toBe('[v1]');
+    await b.invalidateTags(['post:1']);
+    expect(await render(env, 't', { load })).toBe('[v2]');
+  });
+});
