@@ -73,6 +73,12 @@ export class Fetcher {
     }
     const inner = options.collected?.();
     const commit = { ...commitOptions(options, inner), ms: produced.ms };
+    if (inner?.personal === true) {
+      // Rendered for this caller alone (a hole inside): never stored, and never handed to the
+      // callers that joined this render either; they look up again and render their own.
+      lease.abandon();
+      return { value: produced.value, status: 'miss', coalesced: false, ...(options.watch === undefined ? {} : { cacheability: { ...(lease as KeyLease<T>).cacheability(commit), personal: true } }) };
+    }
     try {
       await lease.commit(produced.value, commit);
     } catch (error) {
@@ -80,10 +86,7 @@ export class Fetcher {
       this.#o.report(error, 'set');
     }
     const result: FetchResult<T> = { value: produced.value, status: 'miss', coalesced: false };
-    if (options.watch !== undefined) {
-      const cacheability = (lease as KeyLease<T>).cacheability(commit);
-      result.cacheability = inner?.personal === true ? { ...cacheability, personal: true } : cacheability;
-    }
+    if (options.watch !== undefined) result.cacheability = (lease as KeyLease<T>).cacheability(commit);
     return result;
   }
 

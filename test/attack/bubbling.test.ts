@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import nunjucks from 'nunjucks';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { createCache, createEnvironment, createSqliteStore, render, type Cache } from '../../src/index.js';
+import { ManualClock, cacheable, createCache, createEnvironment, createSqliteStore, render, renderView, type Cache } from '../../src/index.js';
 import { MapLoader } from '../support/stores.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'njkc-attack-bubbling-'));
@@ -36,6 +36,16 @@ function loader(name: string) {
   const load = async () => `${name}${++calls.n}`;
   return { calls, load };
 }
+
+describe('personal content is never shared', () => {
+  it('renderView: a request that joins a concurrent render of a view with a nocache hole gets its own hole, not the other request\'s', async () => {
+    const cache = track(createCache({ store: 'memory' }));
+    const env = envFor(cache, { 'v.njk': '<% cache 600 card %>card <% nocache %>hi {{ user }}<% endnocache %><% endcache %>' });
+    const [ann, bob] = await Promise.all([renderView(env, 'v.njk', { user: 'ann' }, { key: 'k' }), renderView(env, 'v.njk', { user: 'bob' }, { key: 'k' })]);
+    expect(ann).toBe('card hi ann');
+    expect(bob).toBe('card hi bob');
+  });
+});
 
 describe('invalidation through another cache sharing one store object', () => {
   it('SQLite (better-sqlite3, one connection): an inner tag invalidated by cache B drops cache A\'s warm outer fragment', async () => {
