@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import nunjucks from 'nunjucks';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { ManualClock, cacheable, createCache, createEnvironment, createSqliteStore, render, renderView, type Cache } from '../../src/index.js';
+import { ManualClock, cacheable, createCache, createEnvironment, createSqliteStore, fragmentKey, render, renderView, type Cache } from '../../src/index.js';
 import { MapLoader } from '../support/stores.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'njkc-attack-bubbling-'));
@@ -59,5 +59,34 @@ describe('invalidation through another cache sharing one store object', () => {
     expect(await render(env, 't', { load })).toBe('[v1]');
     await b.invalidateTags(['post:1']);
     expect(await render(env, 't', { load })).toBe('[v2]');
+  });
+});
+
+describe('what bubbles stays bounded', () => {
+  const LIST = { t: '<% cache 600 list %><% for id in ids %><% cache 600 card id tags=["post:" + id] %>{{ id }},<% endcache %><% endfor %><% endcache %>' };
+
+  it('a list of 600 tagged cards (1 200 bubbled tags) stores no entry with more than 1 000 tags around them, and is never served stale', async () => {
+    const cache = track(createCache({ store: 'memory' }));
+    const env = envFor(cache, LIST);
+    const ids = Array.from({ length: 600 }, (_, i) => i);
+    const html = await render(env, 't', { ids });
+    const stored = (await cache.store.get(cache.makeKey(fragmentKey('list')))) as { tags?: Record<string, string> } | undefined;
+    expect(Object.keys(stored?.tags ?? {}).length).toBeLessThanOrEqual(1_000);
+    // Whatever happened to the list, an invalidated card shows up in it at once.
+    const misses: string[] = [];
+    cache.on('miss', ({ label }) => misses.push(String(label)));
+    await cache.invalidateTags(['post:7']);
+    expect(await render(env, 't', { ids })).toBe(html);
+    expect(misses.filter((label) => label === 'card')).toEqual(['card']);
+  });
+
+  it('a list of 400 tagged cards (800 bubbled tags) is still stored, and dropped by an inner invalidation', async () => {
+    const cache = track(createCache({ store: 'memory' }));
+    const env = envFor(cache, LIST);
+    const ids = Array.from({ length: 400 }, (_, i) => i);
+    await render(env, 't', { ids });
+    expect(await cache.has(fragmentKey('list'))).toBe(true);
+    await cache.invalidateFragment('card', [399]);
+    expect(await cache.has(fragmentKey('list'))).toBe(false);
   });
 });
