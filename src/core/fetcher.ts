@@ -7,7 +7,7 @@ import type { Flight, Flights } from './flights.js';
 import type { GuardedStore } from './guarded-store.js';
 import type { LockOptions } from './options.js';
 import type { StatsRecorder } from './stats.js';
-import { TagTokens, sameTags, tagsCurrent, type Tokens } from './tag-tokens.js';
+import { TagTokens, sameTags, tagsCurrent, tokenTime, type Tokens } from './tag-tokens.js';
 import type { CommitOptions, FetchOptions, FetchResult, FetchStatus, Lease, LeaseOptions, LeaseResult, LookupEvent, Producer } from './types.js';
 
 export interface FetcherOptions {
@@ -31,6 +31,13 @@ type Found = { envelope: Envelope; tokens: Tokens };
 export type Settled = { value: unknown; status: FetchStatus; cacheability?: Cacheability | undefined };
 
 const LOCK_FAILED = Symbol('lock failed');
+
+/**
+ * How far apart the clocks of processes sharing a store may be, ms: a tag token written up to this
+ * long before a lease was taken still counts as written while the value was produced (see
+ * `KeyLease.store`).
+ */
+const CLOCK_SKEW_MS = 1_000;
 
 /**
  * The one caching engine, under fragments, views, pages and `getOrSet`: the lease. Look the key
@@ -329,6 +336,10 @@ class KeyLease<T> implements Lease<T> {
   readonly #down: boolean;
   readonly #end: (result: Settled | undefined, error?: unknown) => void;
   readonly #refresh: boolean;
+  /** When the lease was taken (before producing), by the cache's clock. */
+  readonly #since: number;
+  /** The tokens the value was stored with, once it was. */
+  #written: Tokens | undefined;
   #ended = false;
 
   constructor(o: FetcherOptions, key: string, options: LeaseOptions, tokens: Tokens, generation: number, down: boolean, end: (result: Settled | undefined, error?: unknown) => void, refresh = false) {
@@ -340,6 +351,7 @@ class KeyLease<T> implements Lease<T> {
     this.#down = down;
     this.#end = end;
     this.#refresh = refresh;
+    this.#since = o.clock.now();
   }
 
   get void(): boolean {
@@ -363,14 +375,27 @@ class KeyLease<T> implements Lease<T> {
       else tokens.set(tag, token);
     }
     if (unknown.length > 0) {
-      const read = await this.#o.tags.read(unknown, true);
+      // Tags known only now (a data loader declared them with its data): their tokens could not be
+      // read before producing. A token written since the lease was taken means the tag was
+      // invalidated meanwhile, maybe after its data was loaded; another process's invalidation is
+      // in no log here (no bus), so the token's own time tells. A tag without a token was never
+      // invalidated: it gets one now.
+      const read = await this.#o.tags.read(unknown, false);
       if (read === null) return false;
-      for (const tag of unknown) tokens.set(tag, read.get(tag));
+      if (!unguarded) {
+        for (const tag of unknown) {
+          const token = read.get(tag);
+          if (token !== undefined && !(tokenTime(token) < this.#since - CLOCK_SKEW_MS)) return false;
+        }
+      }
+      const created = await this.#o.tags.ensure(unknown, read);
+      for (const tag of unknown) tokens.set(tag, created.get(tag));
     }
     // Checked again after the last await: the write goes out in the same tick as the check.
     if (!unguarded && this.#o.flights.changedSince(watched, this.#generation)) return false;
     const own = this.#options.tags ?? [];
     const learned = tagsFor.filter((tag) => !own.includes(tag));
+    this.#written = tokens;
     return this.#o.entries.write(key, value, options.ttl, { staleTtl: options.staleTtl, tags: tagsFor }, { digest: this.#options.digest, ms: options.ms, tokens, learned, freshUntil: options.freshUntil });
   }
 
@@ -390,7 +415,7 @@ class KeyLease<T> implements Lease<T> {
    */
   cacheability(options: CommitOptions): Cacheability {
     const tokens = new Map(this.#tokens);
-    if (options.tags !== undefined) for (const tag of options.tags) if (!tokens.has(tag)) tokens.set(tag, options.tokens?.get(tag));
+    if (options.tags !== undefined) for (const tag of options.tags) if (!tokens.has(tag)) tokens.set(tag, this.#written?.get(tag) ?? options.tokens?.get(tag));
     const lifetime = this.#o.entries.lifetime(options.ttl, options.freshUntil);
     const now = this.#o.clock.now();
     const freshUntil = lifetime === 'bounded-out' || lifetime.kind === 'skip' ? now : lifetime.ms === undefined ? null : now + lifetime.ms;

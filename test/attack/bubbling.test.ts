@@ -90,3 +90,49 @@ describe('what bubbles stays bounded', () => {
     expect(await cache.has(fragmentKey('list'))).toBe(false);
   });
 });
+
+const SHARED: Array<'sqlite' | 'redis'> = process.env.REDIS_URL ? ['sqlite', 'redis'] : ['sqlite'];
+
+/** Two caches on one store as two processes have them: separate connections, no bus between them. */
+function twoProcesses(kind: 'sqlite' | 'redis'): [Cache, Cache] {
+  const path = file();
+  const prefix = `attack-${process.pid}-${++n}`;
+  const open = () => track(createCache({ store: kind === 'sqlite' ? createSqliteStore({ path }) : (process.env.REDIS_URL as string), keyPrefix: prefix }));
+  return [open(), open()];
+}
+
+describe.each(SHARED)('another process invalidates while a fragment renders (%s, no bus)', (kind) => {
+  it('a tag a loader declared with cacheable(), invalidated after the data was loaded and before the fragment was stored, is never hidden', async () => {
+    const [a, b] = twoProcesses(kind);
+    await a.connect();
+    await b.connect();
+    const env = envFor(a, { t: '<% cache 600 outer %>[{{ (load | resolve).title }}{{ during | resolve }}]<% endcache %>' });
+    let version = 1;
+    const load = async () => cacheable({ title: `v${version}` }, { tags: ['post:1'] });
+    let invalidateDuring = false;
+    const during = async () => {
+      if (invalidateDuring) {
+        // The post is saved in another process, which invalidates its tag: after this render loaded it.
+        version += 1;
+        await b.invalidateTags(['post:1']);
+      }
+      return '';
+    };
+    invalidateDuring = true;
+    expect(await render(env, 't', { load, during })).toBe('[v1]');
+    invalidateDuring = false;
+    expect(await render(env, 't', { load, during })).toBe('[v2]');
+  });
+
+  it('without an invalidation, a cold render of nested fragments around a loader stores every level at once', async () => {
+    const [a] = twoProcesses(kind);
+    const env = envFor(a, { t: '<% cache 600 outer %>[<% cache 600 inner %>{{ (load | resolve).title }}<% endcache %>]<% endcache %>' });
+    let calls = 0;
+    const load = async () => cacheable({ title: `v${++calls}` }, { tags: ['post:9'] });
+    expect(await render(env, 't', { load })).toBe('[v1]');
+    expect(await a.has(fragmentKey('outer'))).toBe(true);
+    expect(await a.has(fragmentKey('inner'))).toBe(true);
+    await a.invalidateTags(['post:9']);
+    expect(await render(env, 't', { load })).toBe('[v2]');
+  });
+});
