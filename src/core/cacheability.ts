@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { EpochMs } from './clock.js';
 import { CacheError } from './errors.js';
 
@@ -105,6 +106,23 @@ export function secondsLeft(c: Cacheability, now: EpochMs): number | undefined {
  * `res.render`, which is how a page learns what its templates depended on.
  */
 export const CACHEABILITY = 'njkc cacheability';
+
+const answering = new AsyncLocalStorage<Bubble>();
+
+/**
+ * Run `fn` (a page's app, answering one request) so that every render it starts reports to
+ * `bubble` even when its variables do not carry it (the `render` helper, `res.end(html)` under
+ * Express or node:http): otherwise a `nocache` hole rendered that way would be stored in the page
+ * and served to the next visitor.
+ */
+export function collectInto<T>(bubble: Bubble, fn: () => T): T {
+  return answering.run(bubble, fn);
+}
+
+/** The bubble of the page being answered in this async context (see `collectInto`), if any. */
+export function answeringBubble(): Bubble | undefined {
+  return answering.getStore();
+}
 
 const DECLARED = Symbol.for('nunjucks-fragment-cache.cacheable');
 

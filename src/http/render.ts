@@ -4,7 +4,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Lease } from '../core/cache.js';
-import { Bubble, CACHEABILITY, secondsLeft } from '../core/cacheability.js';
+import { Bubble, CACHEABILITY, collectInto, secondsLeft } from '../core/cacheability.js';
 import { edgeHeaderValue } from './edge.js';
 import { captureResponse } from './capture.js';
 import type { Known, PageContext } from './context.js';
@@ -91,7 +91,9 @@ export function render(ctx: PageContext, lease: Lease<string>, known: Known | un
       finish();
     },
   });
-  ctx.pass();
+  // Renders the app starts for this request report to the page even when they are not given
+  // res.locals (the render helper, res.end(html)).
+  collectInto(contents, () => ctx.pass());
 }
 
 async function commit(ctx: PageContext, lease: Lease<string>, known: Known | undefined, decision: StoreDecision | undefined, body: Buffer | undefined, before: HeaderRecord, refreshing: boolean, contents: Bubble): Promise<void> {

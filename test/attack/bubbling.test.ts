@@ -6,9 +6,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import express from 'express';
 import nunjucks from 'nunjucks';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { ManualClock, cacheable, createCache, createEnvironment, createSqliteStore, fragmentKey, render, renderView, type Cache } from '../../src/index.js';
+import { ManualClock, cacheable, cachePage, createCache, createEnvironment, createSqliteStore, fragmentKey, render, renderView, type Cache } from '../../src/index.js';
+import { FRAMEWORKS, listen, serve } from '../http/support.js';
 import { MapLoader } from '../support/stores.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'njkc-attack-bubbling-'));
@@ -44,6 +46,61 @@ describe('personal content is never shared', () => {
     const [ann, bob] = await Promise.all([renderView(env, 'v.njk', { user: 'ann' }, { key: 'k' }), renderView(env, 'v.njk', { user: 'bob' }, { key: 'k' })]);
     expect(ann).toBe('card hi ann');
     expect(bob).toBe('card hi bob');
+  });
+});
+
+describe.each(FRAMEWORKS)('a page rendered with the render() helper, not res.render (%s)', (framework) => {
+  it('with a nocache hole inside is never stored or shared, and goes out private', async () => {
+    const cache = track(createCache({ store: 'memory' }));
+    const env = envFor(cache, { 'h.njk': '<% cache 600 card %>card <% nocache %>hi {{ user }}<% endnocache %><% endcache %>' });
+    let renders = 0;
+    const server = await serve(framework, {
+      routes: [
+        {
+          path: '/h',
+          use: [cachePage(cache, { ttl: 600 })],
+          handler: async (req, res) => {
+            renders += 1;
+            // The library's own helper, without res.locals: the page must still hear about the hole.
+            const html = await render(env, 'h.njk', { user: req.headers['x-user'] });
+            res.setHeader('Cache-Control', 'public, max-age=60');
+            res.setHeader('Content-Type', 'text/html');
+            res.end(html);
+          },
+        },
+      ],
+    });
+    cleanup.push(() => server.close());
+    expect((await server.get('/h', { headers: { 'x-user': 'ann' } })).body).toBe('card hi ann');
+    const bob = await server.get('/h', { headers: { 'x-user': 'bob' } });
+    expect(bob.body).toBe('card hi bob');
+    expect(bob.headers['cache-control']).toContain('private');
+    expect(bob.headers['cache-control']).not.toContain('public');
+    expect(renders).toBe(2);
+  });
+
+  it('is tagged with what its fragments depend on', async () => {
+    const cache = track(createCache({ store: 'memory' }));
+    const env = envFor(cache, { 'p.njk': '<% cache 600 body tags="post:1" %>post {{ n }}<% endcache %>' });
+    let renders = 0;
+    const server = await serve(framework, {
+      routes: [
+        {
+          path: '/p',
+          use: [cachePage(cache, { ttl: 600 })],
+          handler: async (_req, res) => {
+            renders += 1;
+            res.setHeader('Content-Type', 'text/html');
+            res.end(await render(env, 'p.njk', { n: renders }));
+          },
+        },
+      ],
+    });
+    cleanup.push(() => server.close());
+    expect((await server.get('/p')).body).toBe('post 1');
+    expect((await server.get('/p')).headers['x-cache']).toBe('HIT');
+    await cache.invalidateTags(['post:1']);
+    expect((await server.get('/p')).body).toBe('post 2');
   });
 });
 
