@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import express from 'express';
 import nunjucks from 'nunjucks';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { ManualClock, cacheable, cachePage, createCache, createEnvironment, createSqliteStore, fragmentKey, render, renderView, type Cache } from '../../src/index.js';
+import { ManualClock, cacheable, cachePage, createCache, createEnvironment, createRedisLock, createSqliteStore, fragmentKey, render, renderView, type Cache } from '../../src/index.js';
 import { FRAMEWORKS, listen, serve } from '../http/support.js';
-import { MapLoader } from '../support/stores.js';
+import { MapLoader, sleep } from '../support/stores.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'njkc-attack-bubbling-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -191,5 +191,176 @@ describe.each(SHARED)('another process invalidates while a fragment renders (%s,
     expect(await a.has(fragmentKey('inner'))).toBe(true);
     await a.invalidateTags(['post:9']);
     expect(await render(env, 't', { load })).toBe('[v2]');
+  });
+});
+
+/** Poll `fn` until it returns `want` (another process's bus message is on its way), at most 3 s. */
+async function eventually(fn: () => Promise<string>, want: string): Promise<string> {
+  let got = await fn();
+  for (let i = 0; i < 150 && got !== want; i++) {
+    await sleep(20);
+    got = await fn();
+  }
+  return got;
+}
+
+describe('paths that held (regression guards)', () => {
+  it('an inner tag invalidated while a stale outer fragment refreshes in the background: the refresh is not stored', async () => {
+    const clock = new ManualClock(1_000_000);
+    const cache = track(createCache({ store: 'memory', clock }));
+    const env = envFor(cache, { t: '<% cache 60 outer stale=600 %>[<% cache 600 inner tags="post:1" %>{{ load | resolve }}<% endcache %>{{ during | resolve }}]<% endcache %>' });
+    const { calls, load } = loader('v');
+    let invalidateDuring = false;
+    let refreshed = 0;
+    const during = async () => {
+      if (invalidateDuring) {
+        invalidateDuring = false;
+        await cache.invalidateTags(['post:1']);
+        refreshed += 1;
+      }
+      return '';
+    };
+    expect(await render(env, 't', { load, during })).toBe('[v1]');
+    clock.advance(61);
+    invalidateDuring = true;
+    expect(await render(env, 't', { load, during })).toBe('[v1]'); // stale, refreshed in the background
+    for (let i = 0; i < 100 && refreshed === 0; i++) await sleep(5);
+    await sleep(20);
+    expect(await render(env, 't', { load, during })).toBe('[v2]');
+    expect(calls.n).toBe(2);
+  });
+
+  it('asyncAll: loaders resolved side by side each reach the fragment around them (tags and lifetimes)', async () => {
+    const clock = new ManualClock(1_000_000);
+    const cache = track(createCache({ store: 'memory', clock }));
+    const env = envFor(cache, { t: '<% cache 600 list %><% asyncAll id in ids %>{{ (load | resolve(id)).title }},<% endall %><% endcache %>' });
+    let calls = 0;
+    const load = async (id: number) => {
+      calls += 1;
+      await sleep(5 - id); // finish out of order
+      return cacheable({ title: `${id}v${calls}` }, { tags: [`post:${id}`], ttl: id === 2 ? 1 : null });
+    };
+    const ids = [1, 2, 3, 4];
+    await render(env, 't', { ids, load });
+    expect(calls).toBe(4);
+    await render(env, 't', { ids, load });
+    expect(calls).toBe(4);
+    await cache.invalidateTags(['post:3']);
+    await render(env, 't', { ids, load });
+    expect(calls).toBe(8);
+    clock.advance(2); // post 2's data lives 1 s: the list with it
+    await render(env, 't', { ids, load });
+    expect(calls).toBe(12);
+  });
+
+  it('asyncEach: fragments in the loop each reach the fragment around them (tags, implicit tags, lifetimes)', async () => {
+    const clock = new ManualClock(1_000_000);
+    const cache = track(createCache({ store: 'memory', clock }));
+    const env = envFor(cache, {
+      t: '<% cache 600 list %><% asyncEach id in ids %><% cache (1 if id == 2 else 600) card id tags=["post:" + id] %>{{ id }}{{ load | resolve }},<% endcache %><% endeach %><% endcache %>',
+    });
+    const { calls, load } = loader('v');
+    const ids = [1, 2, 3, 4];
+    const first = await render(env, 't', { ids, load });
+    expect(await render(env, 't', { ids, load })).toBe(first);
+    await cache.invalidateTags(['post:3']);
+    expect(await render(env, 't', { ids, load })).toContain('3v5');
+    await cache.invalidateFragment('card', [4]);
+    expect(await render(env, 't', { ids, load })).toContain('4v6');
+    expect(calls.n).toBe(6);
+    clock.advance(2); // card 2 lives 1 s: the list with it
+    expect(await render(env, 't', { ids, load })).toContain('2v7');
+  });
+
+  it('a page around an inner fragment served stale is not stored and goes out with max-age=0', async () => {
+    const clock = new ManualClock(1_000_000);
+    const cache = track(createCache({ store: 'memory', clock }));
+    const server = express();
+    const env = envFor(cache, { 'p.njk': '<% cache 10 part stale=600 %>part {{ n }}<% endcache %>' });
+    env.express(server);
+    let n = 0;
+    server.get('/p', cachePage(cache, { ttl: 600 }), (_req, res) => {
+      n += 1;
+      res.set('Cache-Control', 'public, max-age=600');
+      res.render('p.njk', { n });
+    });
+    const s = await listen(server as unknown as Parameters<typeof listen>[0]);
+    cleanup.push(() => s.close());
+    expect((await s.get('/p')).headers['cache-control']).toBe('public, max-age=10');
+    clock.advance(11);
+    const stale = await s.get('/p');
+    expect(stale.body).toBe('part 1');
+    expect(stale.headers['cache-control']).toBe('public, max-age=0');
+    expect((await s.get('/p')).headers['x-cache']).toBe('MISS');
+  });
+
+  it('a view rendered inside a page with a hole is not stored, and the page is private', async () => {
+    const cache = track(createCache({ store: 'memory' }));
+    const env = envFor(cache, { 'v.njk': '<% cache 600 card %>card <% nocache %>hi {{ user }}<% endnocache %><% endcache %>' });
+    const server = express();
+    server.get('/v', cachePage(cache, { ttl: 600 }), async (req, res) => {
+      res.set('Cache-Control', 'public, s-maxage=60');
+      res.send(await renderView(env, 'v.njk', { user: req.headers['x-user'] }, { key: 'k' }));
+    });
+    const s = await listen(server as unknown as Parameters<typeof listen>[0]);
+    cleanup.push(() => s.close());
+    const [ann, bob] = await Promise.all([s.get('/v', { headers: { 'x-user': 'ann' } }), s.get('/v', { headers: { 'x-user': 'bob' } })]);
+    expect(ann.body).toBe('card hi ann');
+    expect(bob.body).toBe('card hi bob');
+    expect(bob.headers['cache-control']).toContain('private');
+    expect(bob.headers['cache-control']).not.toContain('s-maxage');
+    expect((await s.get('/v', { headers: { 'x-user': 'cy' } })).body).toBe('card hi cy');
+  });
+
+  it.runIf(process.env.REDIS_URL)('two processes with a first tier and a Redis bus: an inner invalidation in one drops the warm outer in the other', async () => {
+    const url = `${process.env.REDIS_URL as string}?tier=memory`;
+    const prefix = `attack-tier-${process.pid}-${++n}`;
+    const a = track(createCache({ store: url, keyPrefix: prefix }));
+    const b = track(createCache({ store: url, keyPrefix: prefix }));
+    await Promise.all([a.connect(), b.connect()]);
+    const env = envFor(a, { t: '<% cache 600 outer %>[<% cache 600 inner tags="post:1" %>{{ load | resolve }}<% endcache %>]<% endcache %>' });
+    const { load } = loader('v');
+    expect(await render(env, 't', { load })).toBe('[v1]');
+    expect(await render(env, 't', { load })).toBe('[v1]'); // warm: answered from A's first tier
+    await b.invalidateTags(['post:1']);
+    expect(await eventually(() => render(env, 't', { load }), '[v2]')).toBe('[v2]');
+    await b.invalidateFragment('inner');
+    expect(await eventually(() => render(env, 't', { load }), '[v3]')).toBe('[v3]');
+  });
+
+  it.runIf(process.env.REDIS_URL)('the distributed lock: a fragment that waited for another process\'s render reports its tags to the fragment around it', async () => {
+    const url = process.env.REDIS_URL as string;
+    const prefix = `attack-lock-${process.pid}-${++n}`;
+    const lockA = createRedisLock(url);
+    const lockB = createRedisLock(url);
+    const a = track(createCache({ store: url, keyPrefix: prefix, lock: lockA, lockPollMs: 5 }));
+    const b = track(createCache({ store: url, keyPrefix: prefix, lock: lockB, lockPollMs: 5 }));
+    cleanup.push(async () => {
+      await (lockA as unknown as { close?: () => Promise<void> }).close?.();
+      await (lockB as unknown as { close?: () => Promise<void> }).close?.();
+    });
+    await Promise.all([a.connect(), b.connect()]);
+    const templates = { inner: '<% cache 600 inner tags="post:1" %>{{ load | resolve }}<% endcache %>', outer: '<% cache 600 outer %>[<% include "inner" %>]<% endcache %>' };
+    const envA = envFor(a, templates);
+    const envB = envFor(b, templates);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let calls = 0;
+    const load = async () => {
+      calls += 1;
+      const mine = calls;
+      if (mine === 1) await gate;
+      return `v${mine}`;
+    };
+    const first = render(envA, 'inner', { load }); // A holds the lock on "inner"
+    await sleep(30);
+    const second = render(envB, 'outer', { load }); // B's "inner" waits for A's render
+    await sleep(30);
+    release();
+    expect(await first).toBe('v1');
+    expect(await second).toBe('[v1]');
+    expect(calls).toBe(1);
+    await a.invalidateTags(['post:1']);
+    expect(await render(envB, 'outer', { load })).toBe('[v2]');
   });
 });
