@@ -3,9 +3,12 @@
  * after an inner invalidation, lifetimes not applied on some path, personal content shared, and
  * memory that grows with what bubbles. Through the public API only.
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import express from 'express';
 import nunjucks from 'nunjucks';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -146,6 +149,16 @@ describe('what bubbles stays bounded', () => {
     await cache.invalidateFragment('card', [399]);
     expect(await cache.has(fragmentKey('list'))).toBe(false);
   });
+});
+
+describe('what bubbles stays bounded in memory', () => {
+  it('read plans: 20 000 templates whose entry learned 900 tags retain no more than the plans bound allows', async () => {
+    const probe = fileURLToPath(new URL('./bubbling-memory-probe.ts', import.meta.url));
+    const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', '--import', 'tsx', probe], { maxBuffer: 1024 * 1024 });
+    const { plans } = JSON.parse(stdout) as { plans: number };
+    // Unbounded, the plans hold 20 000 lookups of 901 keys each (18 million references, ~150 MiB).
+    expect(plans).toBeLessThan(16 * 1024 * 1024);
+  }, 120_000);
 });
 
 const SHARED: Array<'sqlite' | 'redis'> = process.env.REDIS_URL ? ['sqlite', 'redis'] : ['sqlite'];
