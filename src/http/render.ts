@@ -80,7 +80,11 @@ export function render(ctx: PageContext, lease: Lease<string>, known: Known | un
     },
     end(body, loss) {
       if (loss !== undefined) opts.onSkip?.(loss, req);
-      commit(ctx, lease, known, decision, body, before, refreshing, contents)
+      // What rendered after the headers went out (a page that writes early) counts too: a hole
+      // makes the page personal, a short-lived fragment shortens it.
+      const bounded = decision === undefined ? undefined : boundByContents(decision, contents, cache.clock.now());
+      if (decision?.store === true && bounded?.store === false) opts.onSkip?.(bounded.reason, req);
+      commit(ctx, lease, known, bounded, body, before, refreshing, contents)
         .catch((error: unknown) => {
           if (cache.listenerCount('error') > 0) cache.emit('error', { error, operation: 'page:set' });
         })

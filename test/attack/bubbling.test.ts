@@ -107,6 +107,55 @@ describe.each(FRAMEWORKS)('a page rendered with the render() helper, not res.ren
   });
 });
 
+describe.each(FRAMEWORKS)('a page that sends its headers before its templates render (%s)', (framework) => {
+  it('with a nocache hole rendered after the headers went out is never stored or shared', async () => {
+    const cache = track(createCache({ store: 'memory' }));
+    const env = envFor(cache, { 'h.njk': '<% cache 600 card %>card <% nocache %>hi {{ user }}<% endnocache %><% endcache %>' });
+    const server = await serve(framework, {
+      routes: [
+        {
+          path: '/h',
+          use: [cachePage(cache, { ttl: 600 })],
+          handler: async (req, res) => {
+            res.setHeader('Content-Type', 'text/html');
+            res.write('<p>'); // early flush: the headers go out now
+            res.end(await render(env, 'h.njk', { user: req.headers['x-user'] }));
+          },
+        },
+      ],
+    });
+    cleanup.push(() => server.close());
+    expect((await server.get('/h', { headers: { 'x-user': 'ann' } })).body).toBe('<p>card hi ann');
+    expect((await server.get('/h', { headers: { 'x-user': 'bob' } })).body).toBe('<p>card hi bob');
+  });
+
+  it('with a fragment inside that lives 30 s is stored no longer than that', async () => {
+    const clock = new ManualClock(1_000_000);
+    const cache = track(createCache({ store: 'memory', clock }));
+    const env = envFor(cache, { 'p.njk': '<% cache 30 part %>part {{ n }}<% endcache %>' });
+    let n = 0;
+    const server = await serve(framework, {
+      routes: [
+        {
+          path: '/p',
+          use: [cachePage(cache, { ttl: 600 })],
+          handler: async (_req, res) => {
+            n += 1;
+            res.setHeader('Content-Type', 'text/html');
+            res.write('<p>');
+            res.end(await render(env, 'p.njk', { n }));
+          },
+        },
+      ],
+    });
+    cleanup.push(() => server.close());
+    expect((await server.get('/p')).body).toBe('<p>part 1');
+    expect((await server.get('/p')).headers['x-cache']).toBe('HIT');
+    clock.advance(31);
+    expect((await server.get('/p')).body).toBe('<p>part 2');
+  });
+});
+
 describe('invalidation through another cache sharing one store object', () => {
   it('SQLite (better-sqlite3, one connection): an inner tag invalidated by cache B drops cache A\'s warm outer fragment', async () => {
     const store = createSqliteStore({ path: file() });
