@@ -305,14 +305,27 @@ export class Fetcher {
     })();
   }
 
-  /** Poll for the entry another process is producing, up to the lock's wait. */
+  /**
+   * Poll for the entry another process is producing, up to the lock's wait, or until its lock is
+   * released without an entry to read (a value that may not be stored: a hole, a piece of TTL 0 or
+   * served stale inside): then there is nothing to wait for, and this caller produces its own.
+   */
   async #awaitOtherRender(key: string, options: LeaseOptions, lock: LockOptions): Promise<Found | undefined> {
     const deadline = performance.now() + lock.waitMs;
+    const found = (looked: Awaited<ReturnType<Fetcher['lookup']>>): Found | undefined => (looked?.envelope === undefined ? undefined : { envelope: looked.envelope, tokens: looked.tokens });
     while (performance.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, lock.pollMs));
       const looked = await this.#lookup(key, options);
       if (looked === null) return undefined;
-      if (looked.envelope !== undefined) return { envelope: looked.envelope, tokens: looked.tokens };
+      if (looked.envelope !== undefined) return found(looked);
+      const token = await this.#o.io.call('lock', () => lock.lock.acquire(key, lock.ttlMs), LOCK_FAILED);
+      if (token === LOCK_FAILED) return undefined;
+      if (token !== null) {
+        // Free: the holder is done. Let go at once, so every waiter goes on in parallel, and look
+        // once more in case it stored its value just before our last look.
+        void this.#o.io.call('unlock', () => lock.lock.release(key, token), undefined);
+        return found(await this.#lookup(key, options));
+      }
     }
     return undefined;
   }

@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import express from 'express';
 import nunjucks from 'nunjucks';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { ManualClock, cacheable, cachePage, createCache, createEnvironment, createRedisLock, createSqliteStore, fragmentKey, render, renderView, type Cache } from '../../src/index.js';
+import { ManualClock, cacheable, cachePage, createCache, createEnvironment, createMemoryStore, createRedisLock, createSqliteStore, fragmentKey, render, renderView, type Cache, type DistributedLock } from '../../src/index.js';
 import { FRAMEWORKS, listen, serve } from '../http/support.js';
 import { MapLoader, sleep } from '../support/stores.js';
 
@@ -153,6 +153,54 @@ describe.each(FRAMEWORKS)('a page that sends its headers before its templates re
     expect((await server.get('/p')).headers['x-cache']).toBe('HIT');
     clock.advance(31);
     expect((await server.get('/p')).body).toBe('<p>part 2');
+  });
+});
+
+/** A lock two caches share as two processes would share one in Redis. */
+function sharedLock(): DistributedLock {
+  const held = new Map<string, string>();
+  let n = 0;
+  return {
+    acquire: async (key) => {
+      if (held.has(key)) return null;
+      const token = `t${++n}`;
+      held.set(key, token);
+      return token;
+    },
+    release: async (key, token) => {
+      if (held.get(key) === token) held.delete(key);
+    },
+    close: async () => {},
+  };
+}
+
+describe('the distributed lock around a value that is not stored', () => {
+  it('a process waiting for another\'s render of a fragment that cannot be stored (a TTL-0 piece inside) renders as soon as the lock is released, not after lockWaitMs', async () => {
+    const store = createMemoryStore();
+    const lock = sharedLock();
+    const a = track(createCache({ store, lock, lockWaitMs: 3_000, lockPollMs: 10 }));
+    const b = track(createCache({ store, lock, lockWaitMs: 3_000, lockPollMs: 10 }));
+    const template = { t: '<% cache 600 outer %>[<% cache 0 now %>{{ load | resolve }}<% endcache %>]<% endcache %>' };
+    const envA = envFor(a, template);
+    const envB = envFor(b, template);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let calls = 0;
+    const load = async () => {
+      calls += 1;
+      const mine = calls;
+      if (mine === 1) await gate;
+      return `v${mine}`;
+    };
+    const first = render(envA, 't', { load }); // A holds the lock on "outer"
+    await sleep(30);
+    const second = render(envB, 't', { load }); // B waits for A's render
+    await sleep(30);
+    release();
+    expect(await first).toBe('[v1]');
+    const started = performance.now();
+    expect(await second).toBe('[v2]');
+    expect(performance.now() - started).toBeLessThan(1_500);
   });
 });
 
@@ -372,6 +420,23 @@ describe('paths that held (regression guards)', () => {
     expect(bob.headers['cache-control']).toContain('private');
     expect(bob.headers['cache-control']).not.toContain('s-maxage');
     expect((await s.get('/v', { headers: { 'x-user': 'cy' } })).body).toBe('card hi cy');
+  });
+
+  it("a page whose bubbled tags do not fit the proxy's header announces the catch-all key, which every purge names", async () => {
+    const cache = track(createCache({ store: 'memory' }));
+    const server = express();
+    const env = envFor(cache, { 'l.njk': '<% for id in ids %><% cache 600 card id tags=["post:" + id] %>{{ id }}<% endcache %><% endfor %>' });
+    env.express(server);
+    server.get('/l', cachePage(cache, { ttl: 600, edge: { proxy: 'varnish' } }), (_req, res) => res.render('l.njk', { ids: Array.from({ length: 300 }, (_, i) => i) }));
+    const s = await listen(server as unknown as Parameters<typeof listen>[0]);
+    cleanup.push(() => s.close());
+    const first = await s.get('/l');
+    expect(first.headers.xkey).toBe('njkc-all');
+    const hit = await s.get('/l');
+    expect(hit.headers['x-cache']).toBe('HIT');
+    expect(hit.headers.xkey).toBe('njkc-all');
+    await cache.invalidateTags(['post:299']);
+    expect((await s.get('/l')).headers['x-cache']).toBe('MISS');
   });
 
   it.runIf(process.env.REDIS_URL)('two processes with a first tier and a Redis bus: an inner invalidation in one drops the warm outer in the other', async () => {
