@@ -27,8 +27,10 @@ export interface FetcherOptions {
 
 type Found = { envelope: Envelope; tokens: Tokens };
 
-/** What a flight hands its joiners. */
-export type Settled = { value: unknown; status: FetchStatus; cacheability?: Cacheability | undefined };
+/** What a flight hands its joiners; `alone`: no value to share, each joiner produces its own. */
+export type Settled = { value: unknown; status: FetchStatus; cacheability?: Cacheability | undefined; alone?: true };
+
+const ALONE: Settled = { value: undefined, status: 'miss', alone: true };
 
 const LOCK_FAILED = Symbol('lock failed');
 
@@ -83,7 +85,7 @@ export class Fetcher {
     if (inner?.personal === true) {
       // Rendered for this caller alone (a hole inside): never stored, and never handed to the
       // callers that joined this render either; they look up again and render their own.
-      lease.abandon();
+      lease.abandon(undefined, { alone: true });
       return { value: produced.value, status: 'miss', coalesced: false, ...(options.watch === undefined ? {} : { cacheability: { ...(lease as KeyLease<T>).cacheability(commit), personal: true } }) };
     }
     try {
@@ -109,6 +111,8 @@ export class Fetcher {
       return running.promise.then((settled) => {
         // Abandoned without an error: look up again (and maybe take the lease ourselves).
         if (settled === undefined) return this.lease<T>(key, options);
+        // Nothing to share: look up and produce our own, side by side with the other joiners.
+        if (settled.alone === true) return this.#alone<T>(key, options);
         this.#o.emitCoalesced({ key, label: options.label, status: settled.status });
         // The render joined may not have watched this caller's tags: those count as unknown tokens,
         // checked against the invalidations seen since the lease around this caller was taken.
@@ -120,6 +124,15 @@ export class Fetcher {
     const flight = flights.open(key, tags, signature);
     const generation = flights.generation;
     return this.#acquire<T>(key, options, flight, generation).catch((error: unknown) => {
+      flight.settle(undefined, error);
+      throw error;
+    });
+  }
+
+  /** A lookup nobody joins, and that does not wait on the distributed lock. */
+  #alone<T>(key: string, options: LeaseOptions): Promise<LeaseResult<T>> {
+    const flight = this.#o.flights.unlisted(key, options.tags ?? []);
+    return this.#acquire<T>(key, options, flight, this.#o.flights.generation, true).catch((error: unknown) => {
       flight.settle(undefined, error);
       throw error;
     });
@@ -195,7 +208,7 @@ export class Fetcher {
     return group;
   }
 
-  async #acquire<T>(key: string, options: LeaseOptions, flight: Flight<Settled>, generation: number): Promise<LeaseResult<T>> {
+  async #acquire<T>(key: string, options: LeaseOptions, flight: Flight<Settled>, generation: number, alone = false): Promise<LeaseResult<T>> {
     const looked = await this.#lookup(key, options);
     if (looked !== null && looked.envelope !== undefined) return this.#served<T>(key, { envelope: looked.envelope, tokens: looked.tokens }, options, flight, false);
     this.#o.stats.lookup('misses', options.label);
@@ -205,7 +218,7 @@ export class Fetcher {
     // Tags without a token get one before producing, so an invalidation meanwhile wins.
     const tokens = await this.#o.tags.ensure(options.watch === undefined ? (options.tags ?? []) : [...(options.tags ?? []), ...options.watch], looked.tokens);
     const lock = this.#o.lock;
-    if (lock === undefined) return this.#miss(key, options, flight, generation, tokens, {});
+    if (lock === undefined || alone) return this.#miss(key, options, flight, generation, tokens, {});
 
     const token = await this.#o.io.call('lock', () => lock.lock.acquire(key, lock.ttlMs), LOCK_FAILED);
     // The lock's backend failed: produce now rather than wait for a holder that may not exist.
@@ -435,8 +448,8 @@ class KeyLease<T> implements Lease<T> {
     return { tokens, freshUntil };
   }
 
-  abandon(error?: unknown): void {
-    this.#finish(undefined, error);
+  abandon(error?: unknown, options?: { alone?: boolean }): void {
+    this.#finish(error === undefined && options?.alone === true ? ALONE : undefined, error);
   }
 
   #finish(result: Settled | undefined, error?: unknown): void {

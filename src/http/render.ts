@@ -105,7 +105,9 @@ async function commit(ctx: PageContext, lease: Lease<string>, known: Known | und
   if (decision?.store !== true || body === undefined) {
     // A refresh that may not be stored leaves no stale copy behind to be served again.
     if (refreshing) await lease.store(null, { ttl: 0 });
-    lease.abandon();
+    // A response that may not be stored (private, a cookie, a hole inside) was for this request
+    // alone: the requests that joined render their own, side by side.
+    lease.abandon(undefined, { alone: true });
     return;
   }
   const headers = storedHeaders(fromOutgoing(res.getHeaders()), before);

@@ -174,6 +174,48 @@ function sharedLock(): DistributedLock {
   };
 }
 
+describe('concurrent requests for a value that may not be shared', () => {
+  it('a page with a nocache hole: concurrent requests render side by side, not one after another', async () => {
+    const cache = track(createCache({ store: 'memory' }));
+    const env = envFor(cache, { 'h.njk': '<% cache 600 card %>card <% nocache %>hi {{ user }}<% endnocache %><% endcache %>' });
+    let running = 0;
+    let most = 0;
+    const server = express();
+    env.express(server);
+    server.get('/h', cachePage(cache, { ttl: 600 }), async (req, res) => {
+      running += 1;
+      most = Math.max(most, running);
+      await sleep(40);
+      running -= 1;
+      res.render('h.njk', { user: req.headers['x-user'] });
+    });
+    const s = await listen(server as unknown as Parameters<typeof listen>[0]);
+    cleanup.push(() => s.close());
+    const users = ['a', 'b', 'c', 'd', 'e', 'f'];
+    const replies = await Promise.all(users.map((user) => s.get('/h', { headers: { 'x-user': user } })));
+    expect(replies.map((reply) => reply.body)).toEqual(users.map((user) => `card hi ${user}`));
+    expect(most).toBeGreaterThan(2);
+  });
+
+  it('renderView of a view with a hole: concurrent renders run side by side', async () => {
+    const cache = track(createCache({ store: 'memory' }));
+    const env = envFor(cache, { 'v.njk': '<% cache 600 card %>card <% nocache %>hi {{ (user | resolve) }}<% endnocache %><% endcache %>' });
+    let running = 0;
+    let most = 0;
+    const user = (name: string) => async () => {
+      running += 1;
+      most = Math.max(most, running);
+      await sleep(40);
+      running -= 1;
+      return name;
+    };
+    const names = ['a', 'b', 'c', 'd', 'e', 'f'];
+    const html = await Promise.all(names.map((name) => renderView(env, 'v.njk', { user: user(name) }, { key: 'k' })));
+    expect(html).toEqual(names.map((name) => `card hi ${name}`));
+    expect(most).toBeGreaterThan(2);
+  });
+});
+
 describe('the distributed lock around a value that is not stored', () => {
   it('a process waiting for another\'s render of a fragment that cannot be stored (a TTL-0 piece inside) renders as soon as the lock is released, not after lockWaitMs', async () => {
     const store = createMemoryStore();
