@@ -464,6 +464,51 @@ describe('paths that held (regression guards)', () => {
     expect((await s.get('/v', { headers: { 'x-user': 'cy' } })).body).toBe('card hi cy');
   });
 
+  it('an inner fragment that joined a render elsewhere bounds the fragment around it by its lifetime', async () => {
+    const clock = new ManualClock(1_000_000);
+    const cache = track(createCache({ store: 'memory', clock }));
+    const env = envFor(cache, { alone: '<% cache 1 inner %>{{ load | resolve }}<% endcache %>', outer: '<% cache 3600 outer %>[<% include "alone" %>]<% endcache %>' });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let calls = 0;
+    const load = async () => {
+      calls += 1;
+      const mine = calls;
+      if (mine === 1) await gate;
+      return `v${mine}`;
+    };
+    const alone = render(env, 'alone', { load });
+    await sleep(20);
+    const outer = render(env, 'outer', { load }); // its inner joins the render above
+    await sleep(20);
+    release();
+    expect(await alone).toBe('v1');
+    expect(await outer).toBe('[v1]');
+    clock.advance(1.5);
+    expect(await render(env, 'outer', { load })).toBe('[v2]');
+  });
+
+  it('a loader used outside any fragment tags the page and bounds its lifetime', async () => {
+    const clock = new ManualClock(1_000_000);
+    const cache = track(createCache({ store: 'memory', clock }));
+    const server = express();
+    const env = envFor(cache, { 'p.njk': '<h1>{{ (load | resolve).title }}</h1>' });
+    env.express(server);
+    let n = 0;
+    const load = async () => cacheable({ title: `t${++n}` }, { tags: ['post:1'], ttl: 30 });
+    server.get('/p', cachePage(cache, { ttl: 600 }), (_req, res) => res.render('p.njk', { load }));
+    const s = await listen(server as unknown as Parameters<typeof listen>[0]);
+    cleanup.push(() => s.close());
+    const first = await s.get('/p');
+    expect(first.body).toBe('<h1>t1</h1>');
+    expect(first.headers['cache-control']).toBe('max-age=30');
+    expect((await s.get('/p')).headers['x-cache']).toBe('HIT');
+    await cache.invalidateTags(['post:1']);
+    expect((await s.get('/p')).body).toBe('<h1>t2</h1>');
+    clock.advance(31);
+    expect((await s.get('/p')).body).toBe('<h1>t3</h1>');
+  });
+
   it("a page whose bubbled tags do not fit the proxy's header announces the catch-all key, which every purge names", async () => {
     const cache = track(createCache({ store: 'memory' }));
     const server = express();
