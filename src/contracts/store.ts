@@ -56,8 +56,9 @@ export interface Store {
   /**
    * For a store that `peek`/`peekMany` read in this process: a value that changes whenever the
    * store may have changed other than through this cache's own writes (another connection's commit
-   * to a SQLite file, SQLite's `PRAGMA data_version`; for the memory store, any write, since
-   * another cache may share it). What was peeked is still current while it is unchanged and this
+   * to a SQLite file, SQLite's `PRAGMA data_version`, or a write through the same store object; for
+   * the memory store, any write: another cache may share the store object, and its writes are not
+   * in this cache's change log). What was peeked is still current while it is unchanged and this
    * cache's change log saw no write: a render keeps its snapshot that long, and a warm entry's tag
    * tokens are checked again only then.
    */

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { EpochMs } from '../contracts/clock.js';
 import { CacheError } from '../contracts/errors.js';
 
@@ -24,6 +25,15 @@ export interface Cacheability {
 
 /** A value that cannot be cached around at all (a stale piece, a piece stored for 0 s). */
 const NOW_STALE = 0;
+
+/**
+ * Most tags one value may depend on through what is rendered inside it. Each is stored with the
+ * entry and its token is checked on every hit: a list of 10 000 tagged cards would store 20 000
+ * tags (1.7 MB around a few hundred KB of HTML) and check 20 000 tokens per hit, 100 times the
+ * cost of the hit itself. Past this many, nothing around is stored (it renders again, from its
+ * inner fragments' entries), which is never stale; and the collection stops growing.
+ */
+export const MAX_BUBBLED_TAGS = 1_000;
 
 /** The implicit tag of a stored value's key (your key, before prefix and version). */
 export function implicitTag(key: string): string {
@@ -74,8 +84,13 @@ export class Bubble implements Cacheability {
   }
 
   #tag(tag: string, token: string | undefined): void {
-    const held = this.tokens.get(tag);
-    if (held === undefined) this.tokens.set(tag, token);
+    if (this.tokens.get(tag) !== undefined) return;
+    if (this.tokens.size >= MAX_BUBBLED_TAGS && !this.tokens.has(tag)) {
+      // Too many to store and check on each hit: nothing around this may be stored.
+      this.uncacheable();
+      return;
+    }
+    this.tokens.set(tag, token);
   }
 }
 
@@ -91,6 +106,23 @@ export function secondsLeft(c: Cacheability, now: EpochMs): number | undefined {
  * `res.render`, which is how a page learns what its templates depended on.
  */
 export const CACHEABILITY = 'njkc cacheability';
+
+const answering = new AsyncLocalStorage<Bubble>();
+
+/**
+ * Run `fn` (a page's app, answering one request) so that every render it starts reports to
+ * `bubble` even when its variables do not carry it (the `render` helper, `res.end(html)` under
+ * Express or node:http): otherwise a `nocache` hole rendered that way would be stored in the page
+ * and served to the next visitor.
+ */
+export function collectInto<T>(bubble: Bubble, fn: () => T): T {
+  return answering.run(bubble, fn);
+}
+
+/** The bubble of the page being answered in this async context (see `collectInto`), if any. */
+export function answeringBubble(): Bubble | undefined {
+  return answering.getStore();
+}
 
 const DECLARED = Symbol.for('nunjucks-fragment-cache.cacheable');
 

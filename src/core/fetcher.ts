@@ -7,7 +7,7 @@ import type { Flight, Flights } from './flights.js';
 import type { GuardedStore } from './guarded-store.js';
 import type { LockOptions } from './options.js';
 import type { StatsRecorder } from './stats.js';
-import { TagTokens, sameTags, tagsCurrent, type Tokens } from './tag-tokens.js';
+import { TagTokens, sameTags, tagsCurrent, tokenTime, type Tokens } from './tag-tokens.js';
 import type { CommitOptions, FetchOptions, FetchResult, FetchStatus, Lease, LeaseOptions, LeaseResult, LookupEvent, Producer } from './types.js';
 
 export interface FetcherOptions {
@@ -27,10 +27,19 @@ export interface FetcherOptions {
 
 type Found = { envelope: Envelope; tokens: Tokens };
 
-/** What a flight hands its joiners. */
-export type Settled = { value: unknown; status: FetchStatus; cacheability?: Cacheability | undefined };
+/** What a flight hands its joiners; `alone`: no value to share, each joiner produces its own. */
+export type Settled = { value: unknown; status: FetchStatus; cacheability?: Cacheability | undefined; alone?: true };
+
+const ALONE: Settled = { value: undefined, status: 'miss', alone: true };
 
 const LOCK_FAILED = Symbol('lock failed');
+
+/**
+ * How far apart the clocks of processes sharing a store may be, ms: a tag token written up to this
+ * long before a lease was taken still counts as written while the value was produced (see
+ * `KeyLease.store`).
+ */
+const CLOCK_SKEW_MS = 1_000;
 
 /**
  * The one caching engine, under fragments, views, pages and `getOrSet`: the lease. Look the key
@@ -73,6 +82,12 @@ export class Fetcher {
     }
     const inner = options.collected?.();
     const commit = { ...commitOptions(options, inner), ms: produced.ms };
+    if (inner?.personal === true) {
+      // Rendered for this caller alone (a hole inside): never stored, and never handed to the
+      // callers that joined this render either; they look up again and render their own.
+      lease.abandon(undefined, { alone: true });
+      return { value: produced.value, status: 'miss', coalesced: false, ...(options.watch === undefined ? {} : { cacheability: { ...(lease as KeyLease<T>).cacheability(commit), personal: true } }) };
+    }
     try {
       await lease.commit(produced.value, commit);
     } catch (error) {
@@ -80,10 +95,7 @@ export class Fetcher {
       this.#o.report(error, 'set');
     }
     const result: FetchResult<T> = { value: produced.value, status: 'miss', coalesced: false };
-    if (options.watch !== undefined) {
-      const cacheability = (lease as KeyLease<T>).cacheability(commit);
-      result.cacheability = inner?.personal === true ? { ...cacheability, personal: true } : cacheability;
-    }
+    if (options.watch !== undefined) result.cacheability = (lease as KeyLease<T>).cacheability(commit);
     return result;
   }
 
@@ -99,6 +111,8 @@ export class Fetcher {
       return running.promise.then((settled) => {
         // Abandoned without an error: look up again (and maybe take the lease ourselves).
         if (settled === undefined) return this.lease<T>(key, options);
+        // Nothing to share: look up and produce our own, side by side with the other joiners.
+        if (settled.alone === true) return this.#alone<T>(key, options);
         this.#o.emitCoalesced({ key, label: options.label, status: settled.status });
         // The render joined may not have watched this caller's tags: those count as unknown tokens,
         // checked against the invalidations seen since the lease around this caller was taken.
@@ -110,6 +124,15 @@ export class Fetcher {
     const flight = flights.open(key, tags, signature);
     const generation = flights.generation;
     return this.#acquire<T>(key, options, flight, generation).catch((error: unknown) => {
+      flight.settle(undefined, error);
+      throw error;
+    });
+  }
+
+  /** A lookup nobody joins, and that does not wait on the distributed lock. */
+  #alone<T>(key: string, options: LeaseOptions): Promise<LeaseResult<T>> {
+    const flight = this.#o.flights.unlisted(key, options.tags ?? []);
+    return this.#acquire<T>(key, options, flight, this.#o.flights.generation, true).catch((error: unknown) => {
       flight.settle(undefined, error);
       throw error;
     });
@@ -207,7 +230,7 @@ export class Fetcher {
     return group;
   }
 
-  async #acquire<T>(key: string, options: LeaseOptions, flight: Flight<Settled>, generation: number): Promise<LeaseResult<T>> {
+  async #acquire<T>(key: string, options: LeaseOptions, flight: Flight<Settled>, generation: number, alone = false): Promise<LeaseResult<T>> {
     const looked = await this.#lookup(key, options);
     if (looked !== null && looked.envelope !== undefined) return this.#served<T>(key, { envelope: looked.envelope, tokens: looked.tokens }, options, flight, false);
     this.#o.stats.lookup('misses', options.label);
@@ -217,7 +240,7 @@ export class Fetcher {
     // Tags without a token get one before producing, so an invalidation meanwhile wins.
     const tagged = options.watch === undefined ? (options.tags ?? []) : [...(options.tags ?? []), ...options.watch];
     const lock = this.#o.lock;
-    if (lock === undefined) return this.#miss(key, options, flight, generation, await this.#o.tags.ensure(tagged, looked.tokens), {});
+    if (lock === undefined || alone) return this.#miss(key, options, flight, generation, await this.#o.tags.ensure(tagged, looked.tokens), {});
 
     const token = await this.#o.io.call('lock', () => lock.lock.acquire(key, lock.ttlMs), LOCK_FAILED);
     // The lock's backend failed: produce now rather than wait for a holder that may not exist.
@@ -325,14 +348,27 @@ export class Fetcher {
     })();
   }
 
-  /** Poll for the entry another process is producing, up to the lock's wait. */
+  /**
+   * Poll for the entry another process is producing, up to the lock's wait, or until its lock is
+   * released without an entry to read (a value that may not be stored: a hole, a piece of TTL 0 or
+   * served stale inside): then there is nothing to wait for, and this caller produces its own.
+   */
   async #awaitOtherRender(key: string, options: LeaseOptions, lock: LockOptions): Promise<Found | undefined> {
     const deadline = performance.now() + lock.waitMs;
+    const found = (looked: Awaited<ReturnType<Fetcher['lookup']>>): Found | undefined => (looked?.envelope === undefined ? undefined : { envelope: looked.envelope, tokens: looked.tokens });
     while (performance.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, lock.pollMs));
       const looked = await this.#lookup(key, options);
       if (looked === null) return undefined;
-      if (looked.envelope !== undefined) return { envelope: looked.envelope, tokens: looked.tokens };
+      if (looked.envelope !== undefined) return found(looked);
+      const token = await this.#o.io.call('lock', () => lock.lock.acquire(key, lock.ttlMs), LOCK_FAILED);
+      if (token === LOCK_FAILED) return undefined;
+      if (token !== null) {
+        // Free: the holder is done. Let go at once, so every waiter goes on in parallel, and look
+        // once more in case it stored its value just before our last look.
+        void this.#o.io.call('unlock', () => lock.lock.release(key, token), undefined);
+        return found(await this.#lookup(key, options));
+      }
     }
     return undefined;
   }
@@ -356,6 +392,10 @@ class KeyLease<T> implements Lease<T> {
   readonly #down: boolean;
   readonly #end: (result: Settled | undefined, error?: unknown) => void;
   readonly #refresh: boolean;
+  /** When the lease was taken (before producing), by the cache's clock. */
+  readonly #since: number;
+  /** The tokens the value was stored with, once it was. */
+  #written: Tokens | undefined;
   #ended = false;
 
   constructor(o: FetcherOptions, key: string, options: LeaseOptions, tokens: Tokens, generation: number, down: boolean, end: (result: Settled | undefined, error?: unknown) => void, refresh = false) {
@@ -367,6 +407,7 @@ class KeyLease<T> implements Lease<T> {
     this.#down = down;
     this.#end = end;
     this.#refresh = refresh;
+    this.#since = o.clock.now();
   }
 
   get void(): boolean {
@@ -390,14 +431,27 @@ class KeyLease<T> implements Lease<T> {
       else tokens.set(tag, token);
     }
     if (unknown.length > 0) {
-      const read = await this.#o.tags.read(unknown, true);
+      // Tags known only now (a data loader declared them with its data): their tokens could not be
+      // read before producing. A token written since the lease was taken means the tag was
+      // invalidated meanwhile, maybe after its data was loaded; another process's invalidation is
+      // in no log here (no bus), so the token's own time tells. A tag without a token was never
+      // invalidated: it gets one now.
+      const read = await this.#o.tags.read(unknown, false);
       if (read === null) return false;
-      for (const tag of unknown) tokens.set(tag, read.get(tag));
+      if (!unguarded) {
+        for (const tag of unknown) {
+          const token = read.get(tag);
+          if (token !== undefined && !(tokenTime(token) < this.#since - CLOCK_SKEW_MS)) return false;
+        }
+      }
+      const created = await this.#o.tags.ensure(unknown, read);
+      for (const tag of unknown) tokens.set(tag, created.get(tag));
     }
     // Checked again after the last await: the write goes out in the same tick as the check.
     if (!unguarded && this.#o.flights.changedSince(watched, this.#generation)) return false;
     const own = this.#options.tags ?? [];
     const learned = tagsFor.filter((tag) => !own.includes(tag));
+    this.#written = tokens;
     return this.#o.entries.write(key, value, options.ttl, { staleTtl: options.staleTtl, tags: tagsFor }, { digest: this.#options.digest, ms: options.ms, tokens, learned, freshUntil: options.freshUntil });
   }
 
@@ -417,15 +471,15 @@ class KeyLease<T> implements Lease<T> {
    */
   cacheability(options: CommitOptions): Cacheability {
     const tokens = new Map(this.#tokens);
-    if (options.tags !== undefined) for (const tag of options.tags) if (!tokens.has(tag)) tokens.set(tag, options.tokens?.get(tag));
+    if (options.tags !== undefined) for (const tag of options.tags) if (!tokens.has(tag)) tokens.set(tag, this.#written?.get(tag) ?? options.tokens?.get(tag));
     const lifetime = this.#o.entries.lifetime(options.ttl, options.freshUntil);
     const now = this.#o.clock.now();
     const freshUntil = lifetime === 'bounded-out' || lifetime.kind === 'skip' ? now : lifetime.ms === undefined ? null : now + lifetime.ms;
     return { tokens, freshUntil };
   }
 
-  abandon(error?: unknown): void {
-    this.#finish(undefined, error);
+  abandon(error?: unknown, options?: { alone?: boolean }): void {
+    this.#finish(error === undefined && options?.alone === true ? ALONE : undefined, error);
   }
 
   #finish(result: Settled | undefined, error?: unknown): void {

@@ -60,6 +60,11 @@ export class Flights<T> {
     return flight;
   }
 
+  /** A lookup of `key` that later callers do not join (it is in no table). */
+  unlisted(key: string, tags: readonly string[]): Flight<T> {
+    return Flights.#flight<T>(key, tags, () => {});
+  }
+
   /** Open a background refresh of `key`, unless one is already running here. */
   openRefresh(key: string, tags: readonly string[]): Flight<unknown> | undefined {
     if (this.#refreshes.has(key)) return undefined;

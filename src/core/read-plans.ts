@@ -27,30 +27,38 @@ export type KeyGroup = readonly string[];
 
 /** Most groups one plan records (a loop longer than this reads the rest as it goes). */
 const MAX_PLAN_GROUPS = 512;
+/**
+ * Most keys one plan holds. A lookup's group grows by the token keys of the tags its entry learned
+ * (bubbled up from inside it, up to 1 000), so groups are not all a few keys long; a plan stops
+ * growing here (what it does not hold is read as the render goes).
+ */
+const MAX_PLAN_KEYS = 20_000;
 /** Prefetches one render may make: its plan, and the plan of the first key that deviated. */
 const MAX_PREFETCHES = 2;
 
 class Plan {
   readonly groups: KeyGroup[] = [];
+  /** Keys over all its groups (what the plan costs in memory). */
+  keys = 0;
   constructor(readonly id: string) {}
 }
 
 /**
  * The plans of one cache, indexed by (scope id, entry key). Bounded: plans are kept in an LRU
- * whose size is the number of lookups they hold (`maxGroups` over all plans); an evicted plan
- * takes its index entries with it.
+ * whose size is the number of keys they hold (`maxKeys` over all plans: 50 000 lookups of an
+ * entry and one tag); an evicted plan takes its index entries with it.
  */
 export class ReadPlans {
   readonly log: ChangeLog;
   readonly #index = new Map<string, Plan>();
-  /** Plans by the number of lookups they hold (the value changes as a plan grows: lru-cache re-sizes an entry only when its value changes). */
+  /** Plans by the number of keys they hold (the value changes as a plan grows: lru-cache re-sizes an entry only when its value changes). */
   readonly #plans: LRUCache<Plan, number>;
 
-  constructor(log: ChangeLog, maxGroups = 50_000) {
+  constructor(log: ChangeLog, maxKeys = 100_000) {
     this.log = log;
     this.#plans = new LRUCache<Plan, number>({
-      maxSize: maxGroups,
-      sizeCalculation: (groups) => Math.max(1, groups),
+      maxSize: maxKeys,
+      sizeCalculation: (keys) => Math.max(1, keys),
       dispose: (_groups, plan, reason) => {
         // A plan re-set with its new size stays; one evicted or deleted takes its index entries.
         if (reason === 'set') return;
@@ -76,20 +84,26 @@ export class ReadPlans {
 
   /** Append `group` to `plan` and point its entry key at it (the newest plan holding a key wins). */
   add(id: string, plan: Plan, group: KeyGroup): void {
-    if (plan.groups.length >= MAX_PLAN_GROUPS) return;
+    if (plan.groups.length >= MAX_PLAN_GROUPS || plan.keys + group.length > MAX_PLAN_KEYS) return;
     plan.groups.push(group);
+    plan.keys += group.length;
     this.#index.set(`${id}\u0000${group[0] as string}`, plan);
     // (Re)sized in the LRU as it grows; a plan grows only while a render deviates from its plan.
-    this.#plans.set(plan, plan.groups.length);
+    this.#plans.set(plan, plan.keys);
   }
 
   /** Put `extended` in place of `group` in `plan` (same entry key, more keys). */
   replace(plan: Plan, group: KeyGroup, extended: KeyGroup): void {
     const at = plan.groups.lastIndexOf(group);
-    if (at !== -1) plan.groups[at] = extended;
+    const more = extended.length - group.length;
+    // An evicted plan is not brought back; a plan at its bound keeps the shorter group.
+    if (at === -1 || !this.#plans.has(plan) || plan.keys + more > MAX_PLAN_KEYS) return;
+    plan.groups[at] = extended;
+    plan.keys += more;
+    this.#plans.set(plan, plan.keys);
   }
 
-  /** Lookups held by all plans (for tests of the bound). */
+  /** Keys held by all plans (for tests of the bound). */
   get size(): number {
     return this.#plans.calculatedSize;
   }

@@ -100,6 +100,15 @@ export class TagTokens {
   }
 }
 
+/**
+ * When a token was written, epoch ms by the writer's clock (its first part, base 36; see
+ * `#newToken`); `NaN` for a token of another shape.
+ */
+export function tokenTime(token: string): number {
+  const at = token.indexOf('.');
+  return at <= 0 ? Number.NaN : Number.parseInt(token.slice(0, at), 36);
+}
+
 /** Whether every tag the envelope carries still has the token it was produced under. */
 export function tagsCurrent(envelope: Envelope, tokens: ReadonlyMap<string, string | undefined>): boolean {
   const tags = envelope.tags;

@@ -107,8 +107,13 @@ export interface Lease<T> {
   store(value: unknown, options: CommitOptions & { key?: string }): Promise<boolean>;
   /** Store `value` at the lease's key (or another stored key), hand it to joiners and end the lease; whether it was stored. */
   commit(value: T, options?: CommitOptions & { key?: string }): Promise<boolean>;
-  /** End the lease without storing; joiners get `error` (or look up again themselves). */
-  abandon(error?: unknown): void;
+  /**
+   * End the lease without storing; joiners get `error` (or look up again themselves). With `alone`,
+   * the value was for this caller only (it may not be shared: a personal part, a `private`
+   * response): each joiner looks up and produces its own, side by side, rather than one after
+   * another.
+   */
+  abandon(error?: unknown, options?: { alone?: boolean }): void;
 }
 
 /** `Cache.lease`: a value found (fresh or stale), a value a joined flight produced, or a lease to produce it. */

@@ -4,7 +4,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Lease } from '../core/cache.js';
-import { Bubble, CACHEABILITY, secondsLeft } from '../core/cacheability.js';
+import { Bubble, CACHEABILITY, collectInto, secondsLeft } from '../core/cacheability.js';
 import { edgeHeaderValue } from './edge.js';
 import { captureResponse } from './capture.js';
 import type { Known, PageContext } from './context.js';
@@ -80,7 +80,11 @@ export function render(ctx: PageContext, lease: Lease<string>, known: Known | un
     },
     end(body, loss) {
       if (loss !== undefined) opts.onSkip?.(loss, req);
-      commit(ctx, lease, known, decision, body, before, refreshing, contents)
+      // What rendered after the headers went out (a page that writes early) counts too: a hole
+      // makes the page personal, a short-lived fragment shortens it.
+      const bounded = decision === undefined ? undefined : boundByContents(decision, contents, cache.clock.now());
+      if (decision?.store === true && bounded?.store === false) opts.onSkip?.(bounded.reason, req);
+      commit(ctx, lease, known, bounded, body, before, refreshing, contents)
         .catch((error: unknown) => {
           if (cache.listenerCount('error') > 0) cache.emit('error', { error, operation: 'page:set' });
         })
@@ -91,7 +95,9 @@ export function render(ctx: PageContext, lease: Lease<string>, known: Known | un
       finish();
     },
   });
-  ctx.pass();
+  // Renders the app starts for this request report to the page even when they are not given
+  // res.locals (the render helper, res.end(html)).
+  collectInto(contents, () => ctx.pass());
 }
 
 async function commit(ctx: PageContext, lease: Lease<string>, known: Known | undefined, decision: StoreDecision | undefined, body: Buffer | undefined, before: HeaderRecord, refreshing: boolean, contents: Bubble): Promise<void> {
@@ -99,7 +105,9 @@ async function commit(ctx: PageContext, lease: Lease<string>, known: Known | und
   if (decision?.store !== true || body === undefined) {
     // A refresh that may not be stored leaves no stale copy behind to be served again.
     if (refreshing) await lease.store(null, { ttl: 0 });
-    lease.abandon();
+    // A response that may not be stored (private, a cookie, a hole inside) was for this request
+    // alone: the requests that joined render their own, side by side.
+    lease.abandon(undefined, { alone: true });
     return;
   }
   const headers = storedHeaders(fromOutgoing(res.getHeaders()), before);

@@ -9,15 +9,20 @@
  * The list travels in a context variable no template can spell (it has a space); Nunjucks copies
  * the render's variables into every included template's context, so includes share it.
  */
-import { Bubble, CACHEABILITY, type Cacheability } from '../core/cacheability.js';
+import { Bubble, CACHEABILITY, answeringBubble, type Cacheability } from '../core/cacheability.js';
 
 const BUBBLES = 'njkc bubbles';
 type WithBubbles = Record<string, unknown> & { [BUBBLES]?: Bubble[] };
 
-/** The open bubbles of a new render: the caller's (a page's, a view's), if it passed one. */
+/**
+ * The open bubbles of a new render: the caller's (a page's, a view's) if it passed one, else the
+ * page's being answered in this async context.
+ */
 export function renderBubbles(context: object | undefined): Bubble[] {
   const sink = (context as Record<string, unknown> | undefined)?.[CACHEABILITY];
-  return sink instanceof Bubble ? [sink] : [];
+  if (sink instanceof Bubble) return [sink];
+  const page = answeringBubble();
+  return page === undefined ? [] : [page];
 }
 
 export const BUBBLES_VAR = BUBBLES;

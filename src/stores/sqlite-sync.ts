@@ -25,7 +25,11 @@ export interface SqliteSync {
   setMany(entries: readonly StoreEntry[]): void;
   /** Whether a row was removed. */
   deleteMany(keys: readonly string[]): boolean;
-  /** `PRAGMA data_version`: changes whenever another connection committed to the file. */
+  /**
+   * Changes whenever another connection committed to the file (`PRAGMA data_version`) and on every
+   * write through this connection: several caches may share this store object, and one's write is
+   * not in the others' change logs.
+   */
   version(): unknown;
   close(): void;
 }
@@ -82,6 +86,9 @@ export async function openSqliteSync(options: SqliteSyncOptions): Promise<Sqlite
   const memoBytes = options.memoBytes ?? 32 * 1024 * 1024;
   const memo = memoBytes > 0 ? new LRUCache<string, Row>({ maxSize: memoBytes }) : undefined;
   let version: unknown;
+  /** What `version()` answers: moved by another connection's commit, and by each write made here. */
+  let stamp = 0;
+  let stampedAt: unknown;
   const fast = withFastPath(deserialize);
   const decode = (raw: string): Row => decodeRow(raw, fast);
   /**
@@ -110,6 +117,7 @@ export async function openSqliteSync(options: SqliteSyncOptions): Promise<Sqlite
     const rows = entries.map(({ key, value, ttlMs }) => [`${namespace}:${key}`, serialize({ value, expires: ttlMs === undefined ? undefined : now + ttlMs })] as const);
     // A failure rolls the whole transaction back: what the memo holds is still what the file holds.
     upsertAll(rows);
+    stamp += 1;
     // Kept as it will read back (decoded from the text written), never the caller's own object, and
     // only once committed: a transaction that rolled back must leave nothing behind.
     if (memo !== undefined) for (const [key, raw] of rows) remember(key, decode(raw), raw);
@@ -151,9 +159,18 @@ export async function openSqliteSync(options: SqliteSyncOptions): Promise<Sqlite
     deleteMany: (keys) => {
       const keyed = ns(keys);
       for (const key of keyed) memo?.delete(key);
+      stamp += 1;
       return remove.run(JSON.stringify(keyed)).changes > 0;
     },
-    version: () => dataVersion.get(),
+    version: () => {
+      // data_version does not move for this connection's own commits (SQLite's rule).
+      const now = dataVersion.get();
+      if (now !== stampedAt) {
+        stampedAt = now;
+        stamp += 1;
+      }
+      return stamp;
+    },
     close: () => db.close(),
   };
 }

@@ -1,5 +1,5 @@
 import type { Cache } from '../core/cache.js';
-import { Bubble, CACHEABILITY, implicitTag } from '../core/cacheability.js';
+import { Bubble, CACHEABILITY, answeringBubble, implicitTag } from '../core/cacheability.js';
 import { viewKey } from '../core/keys.js';
 import { CacheError } from '../contracts/errors.js';
 import type { TtlInput } from '../core/ttl.js';
@@ -40,7 +40,8 @@ export async function renderView(env: NunjucksEnvironment, template: string, con
   const key = viewKey(template, options.key);
   // The page (or view) this one is rendered for, when its variables carry one: it learns the view's
   // tags, lifetime and implicit tag.
-  const around = (context as Record<string, unknown>)[CACHEABILITY];
+  const passed = (context as Record<string, unknown>)[CACHEABILITY];
+  const around = passed instanceof Bubble ? passed : answeringBubble();
   // What the fragments and loaders of the last render of the view depended on.
   let inner: Bubble | undefined;
   const result = await cache.fetch(

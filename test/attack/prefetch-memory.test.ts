@@ -1,5 +1,5 @@
 /**
- * Memory bounds of the read plans (50,000 lookups over all plans) and of the change log (10,000
+ * Memory bounds of the read plans (100,000 keys over all plans) and of the change log (10,000
  * keys), measured as retained heap after a full GC in a child process (memory-probe.ts).
  */
 import { execFile } from 'node:child_process';
