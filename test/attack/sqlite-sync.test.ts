@@ -126,7 +126,8 @@ describe('synchronous SQLite path under attack', () => {
     await cache.set('page', '<p>one</p>', 600, { tags: ['posts'] });
     expect(cache.peek('page', { tags: ['posts'] })?.value).toBe('<p>one</p>');
     const script = `
-      import { createCache, createSqliteStore } from ${JSON.stringify(join(process.cwd(), 'src/index.ts'))};
+      import { createCache } from ${JSON.stringify(join(process.cwd(), 'src/index.ts'))};
+      import { createSqliteStore } from ${JSON.stringify(join(process.cwd(), 'src/stores.ts'))};
       const cache = createCache({ store: createSqliteStore({ path: ${JSON.stringify(path)} }) });
       await cache.invalidateTags(['posts']);
       await cache.set('other', 'written by the child', 600);
