@@ -13,6 +13,8 @@ const SLOW_FIRST = [
   'test/stores/redis-cluster.test.ts',
   'test/attack/prefetch-memory.test.ts',
   'test/reliability/memory.test.ts',
+  'test/attack/bubbling.test.ts',
+  'test/package/install.test.ts',
   'test/browser/demo.test.ts',
 ];
 
