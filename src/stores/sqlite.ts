@@ -50,25 +50,44 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     return rows.length;
   };
 
+  const setUp = async (adapter: SqliteAdapter, keyv: Keyv): Promise<void> => {
+    // The adapter runs CREATE TABLE IF NOT EXISTS when it connects; a query waits for that.
+    await adapter.query('SELECT 1');
+    if (options.path === ':memory:') return;
+    // WAL lets readers in other processes proceed while one process writes; a cache need not
+    // wait for the disk on every commit.
+    await adapter.query('PRAGMA journal_mode = WAL');
+    await adapter.query('PRAGMA synchronous = NORMAL');
+    // Local speed when better-sqlite3 is installed (a second connection, so not for an
+    // in-memory database, which is private to its connection).
+    if (options.syncReads !== false) {
+      sync = await openSqliteSync({ path: options.path, table: adapterOf(keyv).opts.table, namespace: 'njkc', busyTimeoutMs: busyTimeout, serialize: keyv.serialize as (data: unknown) => string, deserialize: keyv.deserialize as (raw: string) => unknown });
+    }
+  };
+
   return new KeyvStore({
     kind: 'sqlite',
     fastDeserialize: true,
     connect: async () => {
       const { default: KeyvSqlite } = await importDriver('@keyv/sqlite', 'sqlite://', () => import('@keyv/sqlite'));
-      const adapter = new KeyvSqlite({ uri: `sqlite://${options.path}`, table, busyTimeout });
-      const keyv = new Keyv({ store: adapter, namespace: 'njkc' });
-      if (options.path !== ':memory:') {
-        // WAL lets readers in other processes proceed while one process writes; a cache need not
-        // wait for the disk on every commit.
-        await (adapter as unknown as SqliteAdapter).query('PRAGMA journal_mode = WAL');
-        await (adapter as unknown as SqliteAdapter).query('PRAGMA synchronous = NORMAL');
-        // Local speed when better-sqlite3 is installed (a second connection, so not for an
-        // in-memory database, which is private to its connection).
-        if (options.syncReads !== false) {
-          sync = await openSqliteSync({ path: options.path, table: adapterOf(keyv).opts.table, namespace: 'njkc', busyTimeoutMs: busyTimeout, serialize: keyv.serialize as (data: unknown) => string, deserialize: keyv.deserialize as (raw: string) => unknown });
+      // Two processes opening one new file at the same moment can meet SQLITE_BUSY while the table
+      // is created or the file switched to WAL (that switch does not wait on the busy timeout):
+      // set up again, a little later, until the busy timeout has passed.
+      const deadline = Date.now() + Math.max(busyTimeout, 1_000);
+      for (let attempt = 1; ; attempt++) {
+        const adapter = new KeyvSqlite({ uri: `sqlite://${options.path}`, table, busyTimeout });
+        const keyv = new Keyv({ store: adapter, namespace: 'njkc' });
+        try {
+          await setUp(adapter as unknown as SqliteAdapter, keyv);
+          return keyv;
+        } catch (error) {
+          sync?.close();
+          sync = undefined;
+          await keyv.disconnect().catch(() => {});
+          if (!isBusy(error) || Date.now() >= deadline) throw error;
+          await new Promise((resolve) => setTimeout(resolve, Math.min(200, 20 * attempt)));
         }
       }
-      return keyv;
     },
     sync: () => sync,
     onClose: () => {
@@ -87,4 +106,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       return { entries: Number(row?.entries ?? 0), bytes: Number(row?.bytes ?? 0) };
     },
   });
+}
+
+/** Whether a SQLite error is "the database is locked" (another connection holds the lock). */
+function isBusy(error: unknown): boolean {
+  const e = error as { code?: unknown; message?: unknown } | null;
+  return typeof e === 'object' && e !== null && (e.code === 'SQLITE_BUSY' || (typeof e.message === 'string' && e.message.includes('SQLITE_BUSY')));
 }

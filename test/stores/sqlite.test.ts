@@ -124,3 +124,26 @@ describe('sqlite store', () => {
     expect(() => createStore('sqlite://')).toThrow(/sqlite:\/\/cache\.db/);
   });
 });
+
+describe('sqlite store opening a file another connection has locked', () => {
+  it('sets up again until the lock is gone (two processes opening one new file at once met SQLITE_BUSY)', async () => {
+    const { default: Database } = await import('better-sqlite3');
+    const path = join(dir, `busy-${++n}.db`);
+    const holder = new Database(path);
+    holder.exec('CREATE TABLE other (x)');
+    holder.exec('BEGIN EXCLUSIVE');
+    // The store waits 100 ms on the lock per statement; the lock is released after 300 ms.
+    setTimeout(() => {
+      holder.exec('COMMIT');
+      holder.close();
+    }, 300);
+    const cache = createCache({ store: createSqliteStore({ path, busyTimeoutMs: 100 }) });
+    try {
+      await cache.connect(5_000);
+      await cache.set('k', 'v');
+      expect(await cache.get('k')).toBe('v');
+    } finally {
+      await cache.close();
+    }
+  });
+});
